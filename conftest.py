@@ -1,0 +1,25 @@
+"""Fixtures shared by every test module: API clients that carry real signed JWTs."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from pie.apps.core.dev_tokens import create_dev_token
+
+
+@pytest.fixture
+def make_client():
+    """``make_client(lms_user_id, **claims)``: an APIClient authenticated as that learner."""
+
+    def make(lms_user_id: int, prefix: str = "JWT", **claims) -> APIClient:
+        client = APIClient()
+        token = create_dev_token(lms_user_id=lms_user_id, **claims)
+        client.credentials(HTTP_AUTHORIZATION=f"{prefix} {token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def learner_client(make_client):
+    """The learner with LMS user id 1001."""
+    return make_client(1001)

@@ -1,0 +1,65 @@
+"""How PIE turns exceptions into HTTP errors, ahead of Open edX's ADR 0029 envelope."""
+
+import logging
+
+from django.core.exceptions import SuspiciousOperation
+from django.db import DatabaseError, InterfaceError, OperationalError
+from edx_rest_framework_extensions.errors import register_error_type
+from rest_framework import exceptions
+from rest_framework.views import exception_handler
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "The service is temporarily unavailable; try again shortly."
+    default_code = "service_unavailable"
+
+
+# The ADR 0029 catalog names only the common errors; without these entries a 400 for
+# malformed JSON would be titled "Internal Server Error". The envelope classifies the
+# exception the view raised, so the database and Django errors are registered too.
+for exception_class, slug, title in (
+    (exceptions.ParseError, "malformed-request", "Malformed Request"),
+    (SuspiciousOperation, "malformed-request", "Malformed Request"),
+    (exceptions.UnsupportedMediaType, "unsupported-media-type", "Unsupported Media Type"),
+    (exceptions.MethodNotAllowed, "method-not-allowed", "Method Not Allowed"),
+    (exceptions.NotAcceptable, "not-acceptable", "Not Acceptable"),
+    (ServiceUnavailable, "service-unavailable", "Service Unavailable"),
+    (OperationalError, "service-unavailable", "Service Unavailable"),
+    (InterfaceError, "service-unavailable", "Service Unavailable"),
+):
+    register_error_type(exception_class, slug, title)
+
+
+def validation_summary(detail) -> str:
+    """One readable line for a validation error, e.g. "program_uuid: Must be a valid UUID."."""
+    if isinstance(detail, dict):
+        for field, messages in detail.items():
+            message = validation_summary(messages)
+            return message if field == "non_field_errors" else f"{field}: {message}"
+    if isinstance(detail, list) and detail:
+        return validation_summary(detail[0])
+    return str(detail)
+
+
+def pie_exception_handler(exc, context):
+    """
+    DRF's handler, plus: a database that cannot be reached is a 503 (the request may be
+    retried), a request Django finds suspicious (too many fields, too large) is a 400, and a
+    validation error gets a one-line ``detail`` (the per-field ``errors`` come from the
+    envelope).
+    """
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        log.error("Database unavailable: %s", exc.__class__.__name__)
+        exc = ServiceUnavailable()
+    elif isinstance(exc, DatabaseError):
+        log.exception("Database error")
+        return None
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError(str(exc) or "The request could not be parsed.")
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.ValidationError):
+        response.data = {"detail": validation_summary(exc.detail)}
+    return response

@@ -1,0 +1,31 @@
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+
+class BoundedJSONParser(JSONParser):
+    """
+    JSON parser that refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE and documents too deeply
+    nested to parse, with a 400 instead of a memory spike or a RecursionError's 500.
+
+    DRF's own JSONParser reads the request stream without Django's size limit.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body = stream.read(limit + 1) if stream is not None else b""
+        if limit is not None and len(body) > limit:
+            raise ParseError(f"The request body is larger than {limit} bytes.")
+        try:
+            return super().parse(_BytesStream(body), media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the document is nested too deeply.") from None
+
+
+class _BytesStream:
+    def __init__(self, body: bytes):
+        self._body = body
+
+    def read(self, size=-1):
+        body, self._body = self._body, b""
+        return body

@@ -1,0 +1,42 @@
+"""Signed JWTs for development and tests, shaped like the LMS's access tokens."""
+
+import time
+
+import jwt
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from pie.apps.core.authentication import jwt_issuers
+
+
+def dev_token_payload(*, lms_user_id: int, lifetime_seconds: int = 3600, **claims) -> dict:
+    """The claims an LMS puts in a learner's JWT, for the first configured issuer."""
+    if not settings.PIE_DEV_TOKENS_ENABLED:
+        raise ImproperlyConfigured("Development tokens are disabled in these settings.")
+    issuer = jwt_issuers()[0]
+    now = int(time.time())
+    payload = {
+        "iss": issuer["ISSUER"],
+        "aud": issuer["AUDIENCE"],
+        "iat": now,
+        "exp": now + lifetime_seconds,
+        "user_id": lms_user_id,
+        "preferred_username": f"learner{lms_user_id}",
+        "email": f"learner{lms_user_id}@example.com",
+        "administrator": False,
+        "version": "1.2.0",
+        "scopes": ["read", "write", "email", "profile"],
+    }
+    payload.update(claims)
+    return payload
+
+
+def sign_dev_token(payload: dict, *, secret: str | None = None, algorithm: str = "HS256") -> str:
+    """Sign with the first issuer's secret (or ``secret``)."""
+    if not settings.PIE_DEV_TOKENS_ENABLED:
+        raise ImproperlyConfigured("Development tokens are disabled in these settings.")
+    return jwt.encode(payload, secret or jwt_issuers()[0]["SECRET_KEY"], algorithm=algorithm)
+
+
+def create_dev_token(*, lms_user_id: int, **claims) -> str:
+    return sign_dev_token(dev_token_payload(lms_user_id=lms_user_id, **claims))

@@ -1,0 +1,198 @@
+"""
+Each settings module, loaded in a fresh interpreter as an operator would load it: the JWT
+guard holds everywhere, and production refuses unsafe configuration.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[4]
+STRONG_SECRET_KEY = "k" * 20 + "3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e"
+STRONG_JWT_SECRET = "an-lms-jwt-secret-of-forty-characters-xx"
+
+FORGERY_PROBE = textwrap.dedent(
+    """
+    import time, django, jwt
+    django.setup()
+    from django.conf import settings
+    from django.test import RequestFactory
+    from rest_framework.exceptions import AuthenticationFailed
+    from rest_framework.request import Request
+    from pie.apps.core.authentication import PieJwtAuthentication
+
+    issuer = settings.JWT_AUTH["JWT_ISSUERS"][0]
+    now = int(time.time())
+    claims = {"iss": issuer["ISSUER"], "aud": issuer["AUDIENCE"], "iat": now, "exp": now + 60,
+              "user_id": 5, "preferred_username": "mallory"}
+    for secret in ("forged", "", "lms-secret"):
+        if secret == issuer.get("SECRET_KEY"):
+            continue
+        token = jwt.encode(claims, secret or "x", algorithm="HS256")
+        request = Request(RequestFactory().get("/", HTTP_AUTHORIZATION="JWT " + token))
+        try:
+            PieJwtAuthentication().authenticate(request)
+        except AuthenticationFailed:
+            continue
+        raise SystemExit("ACCEPTED a token signed with %r" % secret)
+    print("REJECTED")
+    """
+)
+
+
+def run_with_settings(module: str, code: str, config: dict | None = None, tmp_path=None, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PIE_CFG")}
+    environment.update(DJANGO_SETTINGS_MODULE=f"pie.settings.{module}", **env)
+    if config is not None:
+        path = tmp_path / "pie.yml"
+        path.write_text(yaml.safe_dump(config))
+        environment["PIE_CFG"] = str(path)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def production_config(**overrides) -> dict:
+    config = {
+        "SECRET_KEY": STRONG_SECRET_KEY,
+        "ALLOWED_HOSTS": ["pie.example.com"],
+        "JWT_AUTH": {
+            "JWT_ISSUERS": [
+                {
+                    "ISSUER": "https://lms.example.com/oauth2",
+                    "AUDIENCE": "lms-key",
+                    "SECRET_KEY": STRONG_JWT_SECRET,
+                }
+            ]
+        },
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.mark.parametrize("module", ["local", "test"])
+def test_forged_signature_is_refused_under_development_settings(module):
+    result = run_with_settings(module, FORGERY_PROBE)
+    assert result.stdout.strip() == "REJECTED", result.stderr
+
+
+def test_forged_signature_is_refused_under_production_settings(tmp_path):
+    result = run_with_settings("production", FORGERY_PROBE, production_config(), tmp_path)
+    assert result.stdout.strip() == "REJECTED", result.stderr
+
+
+def test_forged_signature_is_refused_under_production_with_only_a_jwk_set(tmp_path):
+    """The trap's own configuration: no symmetric secret; here the JWK set is present."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    public_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    jwks = f'{{"keys": [{RSAAlgorithm.to_jwk(public_key)}]}}'
+    issuers = [{"ISSUER": "https://lms.example.com/oauth2", "AUDIENCE": "lms-key"}]
+    config = production_config(
+        JWT_AUTH={"JWT_ISSUERS": issuers, "JWT_PUBLIC_SIGNING_JWK_SET": jwks}
+    )
+    result = run_with_settings("production", FORGERY_PROBE, config, tmp_path)
+    assert result.stdout.strip() == "REJECTED", result.stderr
+
+
+CHECK_DEPLOY = "import django; django.setup(); print('LOADED')"
+
+
+def test_production_loads_with_a_complete_configuration(tmp_path):
+    result = run_with_settings("production", CHECK_DEPLOY, production_config(), tmp_path)
+    assert result.stdout.strip() == "LOADED", result.stderr
+
+
+def test_production_check_deploy_is_clean(tmp_path):
+    code = (
+        "import django, sys; django.setup(); from django.core.management import call_command;"
+        "call_command('check', '--deploy', '--fail-level', 'WARNING')"
+    )
+    result = run_with_settings("production", code, production_config(), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"SECRET_KEY": "pie-local-insecure-secret-key"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"ALLOWED_HOSTS": []}, "ALLOWED_HOSTS"),
+        ({"DEBUG": True}, "DEBUG"),
+        (
+            {
+                "JWT_AUTH": {
+                    "JWT_ISSUERS": [
+                        {
+                            "ISSUER": "http://localhost:18000/oauth2",
+                            "AUDIENCE": "lms-key",
+                            "SECRET_KEY": "lms-secret",
+                        }
+                    ]
+                }
+            },
+            "JWT_ISSUERS[0].SECRET_KEY",
+        ),
+        ({"JWT_AUTH": {"JWT_ISSUERS": []}}, "JWT_ISSUERS"),
+        ({"JWT_AUTH": {"JWT_DECODE_HANDLER": "edx.decoder"}}, "JWT_DECODE_HANDLER"),
+        ({"ALLOWED_HOST": ["typo.example.com"]}, "ALLOWED_HOST"),
+        ({"JWT_AUTH": "not a mapping"}, "JWT_AUTH"),
+    ],
+)
+def test_production_refuses_unsafe_or_unknown_configuration(tmp_path, overrides, named):
+    result = run_with_settings("production", CHECK_DEPLOY, production_config(**overrides), tmp_path)
+    assert result.returncode != 0
+    assert "LOADED" not in result.stdout
+    assert named in result.stderr
+
+
+def test_production_refuses_to_start_without_any_configuration():
+    result = run_with_settings("production", CHECK_DEPLOY)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_environment_overrides_the_configuration_file(tmp_path):
+    code = (
+        # Settings alone, without django.setup(): the PostgreSQL driver need not be installed.
+        "from django.conf import settings;"
+        "print(settings.ALLOWED_HOSTS, settings.DATABASES['default']['ENGINE'],"
+        " settings.JWT_AUTH['JWT_ISSUERS'][0]['AUDIENCE'], settings.JWT_AUTH['JWT_LEEWAY'])"
+    )
+    result = run_with_settings(
+        "production",
+        code,
+        production_config(),
+        tmp_path,
+        ALLOWED_HOSTS="a.example.com, b.example.com",
+        DATABASE_URL="postgres://pie@db.example.com/pie",
+    )
+    assert result.returncode == 0, result.stderr
+    # JWT_AUTH from the file is merged into base.py's, keeping JWT_LEEWAY.
+    assert result.stdout.split() == [
+        "['a.example.com',",
+        "'b.example.com']",
+        "django.db.backends.postgresql",
+        "lms-key",
+        "1",
+    ]
+
+
+def test_unreadable_or_invalid_configuration_file_is_one_clear_error(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("SECRET_KEY: [unclosed")
+    for path in (broken, tmp_path / "missing.yml"):
+        result = run_with_settings("production", CHECK_DEPLOY, PIE_CFG=str(path))
+        assert result.returncode != 0
+        assert "PIE_CFG" in result.stderr

@@ -1,0 +1,46 @@
+import logging
+
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+log = logging.getLogger(__name__)
+
+OK = "OK"
+UNAVAILABLE = "UNAVAILABLE"
+
+
+@never_cache
+def health(request):
+    """
+    Liveness and database reachability, in the shape Open edX IDAs use:
+    ``{"overall_status": "OK", "detailed_status": {"database_status": "OK"}}``; 503 when the
+    database cannot be queried.
+    """
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        database_status = OK
+    except DatabaseError as error:
+        log.error("Health check: database unavailable (%s)", error.__class__.__name__)
+        database_status = UNAVAILABLE
+    overall_status = OK if database_status == OK else UNAVAILABLE
+    return JsonResponse(
+        {"overall_status": overall_status, "detailed_status": {"database_status": database_status}},
+        status=200 if overall_status == OK else 503,
+    )
+
+
+def _error(status: int, detail: str):
+    def view(request, exception=None):
+        return JsonResponse({"status": status, "detail": detail}, status=status)
+
+    return view
+
+
+# Django's own error pages are HTML; PIE answers JSON everywhere.
+bad_request = _error(400, "Bad request.")
+permission_denied = _error(403, "You do not have permission to perform this action.")
+page_not_found = _error(404, "Not found.")
+server_error = _error(500, "An unexpected error occurred. Please try again later.")

@@ -1,0 +1,108 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from pie.apps.intents.models import Certainty, ProgramIntent
+from pie.apps.intents.values import (
+    InvalidValue,
+    parse_certainty,
+    parse_effective_timestamp,
+    parse_lms_user_id,
+    parse_program_uuid,
+)
+
+
+class _ParsedField(serializers.Field):
+    """A field whose input is parsed by one of the domain parsers in intents.values."""
+
+    parser = None
+
+    def to_internal_value(self, data):
+        if not isinstance(data, (str, int)) or isinstance(data, bool):
+            raise serializers.ValidationError("Must be a string.")
+        try:
+            return type(self).parser(data)
+        except InvalidValue as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+@extend_schema_field({"type": "string", "format": "uuid"})
+class ProgramUuidField(_ParsedField):
+    parser = staticmethod(parse_program_uuid)
+
+    def to_representation(self, value):
+        return str(value)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "description": "ISO 8601 with Z or an offset, or 'YYYY-MM-DD HH:MM:SS' in UTC.",
+    }
+)
+class EffectiveTimestampField(_ParsedField):
+    parser = staticmethod(parse_effective_timestamp)
+
+    def to_representation(self, value):
+        return serializers.DateTimeField().to_representation(value)
+
+
+@extend_schema_field({"type": "string", "enum": Certainty.values})
+class CertaintyField(_ParsedField):
+    parser = staticmethod(parse_certainty)
+
+    def to_representation(self, value):
+        return value
+
+
+class ProgramIntentSerializer(serializers.ModelSerializer):
+    """A stored intent, as every endpoint returns it."""
+
+    program_uuid = serializers.UUIDField(format="hex_verbose")
+    reason = serializers.CharField(source="reason.code")
+    effective_timestamp = serializers.DateTimeField()
+    created = serializers.DateTimeField()
+
+    class Meta:
+        model = ProgramIntent
+        fields = [
+            "id",
+            "lms_user_id",
+            "program_uuid",
+            "reason",
+            "certainty",
+            "effective_timestamp",
+            "created",
+        ]
+        read_only_fields = fields
+
+
+class ProgramIntentCreateSerializer(serializers.Serializer):
+    """What a learner sends to record an intent. Unknown fields are refused, not ignored."""
+
+    program_uuid = ProgramUuidField(help_text="The program, dashed or as 32 hex digits.")
+    reason = serializers.CharField(
+        max_length=64, help_text="A known reason code, e.g. BUNDLE_PURCHASE (any case)."
+    )
+    certainty = CertaintyField(help_text="CERTAIN_YES, CERTAIN_NO or MAYBE (any case).")
+    effective_timestamp = EffectiveTimestampField(
+        help_text="When the learner's action happened. Returned in UTC."
+    )
+    lms_user_id = serializers.IntegerField(
+        required=False,
+        help_text="Optional; when given it must be the requester's own LMS user id.",
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            # The browsable API's HTML form posts its CSRF token alongside the fields.
+            unknown = sorted(set(data) - set(self.fields) - {"csrfmiddlewaretoken"})
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+    def validate_lms_user_id(self, value):
+        try:
+            return parse_lms_user_id(value)
+        except InvalidValue as error:
+            raise serializers.ValidationError(str(error)) from None

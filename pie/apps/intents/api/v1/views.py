@@ -1,0 +1,101 @@
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from edx_rest_framework_extensions.errors import ErrorResponseSerializer
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from pie.apps.intents import selectors, services
+from pie.apps.intents.api.v1.serializers import (
+    ProgramIntentCreateSerializer,
+    ProgramIntentSerializer,
+)
+from pie.apps.intents.exceptions import DuplicateIntentError, UnknownReasonError
+from pie.apps.intents.values import InvalidValue, parse_program_uuid
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(ErrorResponseSerializer, description="Invalid input."),
+    401: OpenApiResponse(ErrorResponseSerializer, description="Missing or invalid JWT."),
+}
+
+
+class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """The requesting learner's program intents. A learner only ever sees or writes their own."""
+
+    serializer_class = ProgramIntentSerializer
+
+    def get_queryset(self):
+        program_uuid = self.request.query_params.get("program_uuid")
+        if program_uuid is not None:
+            try:
+                program_uuid = parse_program_uuid(program_uuid)
+            except InvalidValue as error:
+                raise ValidationError({"program_uuid": [str(error)]}) from None
+        return selectors.intents_for_learner(
+            lms_user_id=self._lms_user_id(), program_uuid=program_uuid
+        )
+
+    def _lms_user_id(self) -> int:
+        lms_user_id = self.request.user.lms_user_id
+        if lms_user_id is None:
+            # Staff who logged in to the admin have no LMS identity, hence no intents.
+            raise PermissionDenied("This account has no LMS user id; authenticate with a JWT.")
+        return lms_user_id
+
+    @extend_schema(
+        summary="List my intents",
+        description="The requester's intents, newest effective timestamp first, paginated.",
+        parameters=[
+            OpenApiParameter("program_uuid", str, description="Only this program's intents.")
+        ],
+        responses={200: ProgramIntentSerializer(many=True), **ERROR_RESPONSES},
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Record an intent",
+        description=(
+            "Records an intent for the requesting learner. An identical intent (same program, "
+            "reason, certainty and effective timestamp) is refused with a 400."
+        ),
+        request=ProgramIntentCreateSerializer,
+        responses={
+            201: ProgramIntentSerializer,
+            403: OpenApiResponse(
+                ErrorResponseSerializer, description="lms_user_id is not the requester's."
+            ),
+            **ERROR_RESPONSES,
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        lms_user_id = self._lms_user_id()
+        serializer = ProgramIntentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.pop("lms_user_id", lms_user_id) != lms_user_id:
+            raise PermissionDenied("Learners may only record their own intents.")
+        try:
+            intent = services.intent_create(lms_user_id=lms_user_id, **data)
+        except UnknownReasonError as error:
+            raise ValidationError({"reason": [str(error)]}, code="unknown_reason") from None
+        except DuplicateIntentError as error:
+            raise ValidationError(
+                {"non_field_errors": [str(error)]}, code="duplicate_intent"
+            ) from None
+        return Response(ProgramIntentSerializer(intent).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="My best-known intent per program",
+        description=(
+            "For each of the requester's programs, the most recent CERTAIN_YES or CERTAIN_NO "
+            "intent by effective timestamp; a program with no certain intent gives its most "
+            "recent MAYBE. Equal timestamps: the intent recorded last wins. Not paginated: one "
+            "row per program."
+        ),
+        responses={200: ProgramIntentSerializer(many=True), **ERROR_RESPONSES},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def most_recent_and_certain(self, request):
+        intents = selectors.intents_most_recent_and_certain(lms_user_id=self._lms_user_id())
+        return Response(ProgramIntentSerializer(intents, many=True).data)

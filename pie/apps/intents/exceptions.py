@@ -1,0 +1,22 @@
+"""Domain errors raised by the intents services; the API maps them to 400 responses."""
+
+
+class IntentError(Exception):
+    """Base class: the intent could not be recorded, for a reason the caller can fix."""
+
+
+class UnknownReasonError(IntentError):
+    def __init__(self, code: str, known_codes: list[str]):
+        self.code = code
+        self.known_codes = known_codes
+        super().__init__(
+            f"Unknown reason {code!r}. Known reasons: {', '.join(known_codes) or 'none'}."
+        )
+
+
+class DuplicateIntentError(IntentError):
+    def __init__(self):
+        super().__init__(
+            "An identical intent (same learner, program, reason, certainty and effective "
+            "timestamp) is already recorded."
+        )

@@ -1,0 +1,113 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class Certainty(models.TextChoices):
+    CERTAIN_YES = "CERTAIN_YES", "Certain: will complete"
+    CERTAIN_NO = "CERTAIN_NO", "Certain: will not complete"
+    MAYBE = "MAYBE", "Maybe"
+
+
+CERTAIN = (Certainty.CERTAIN_YES, Certainty.CERTAIN_NO)
+
+
+class IntentReason(models.Model):
+    """
+    Why an intent was recorded (BUNDLE_PURCHASE, ...). Reasons are rows, not code: staff add
+    new ones in the admin without a release. Codes are stored upper case so that matching is
+    the same on every database collation.
+
+    .. no_pii:
+    """
+
+    code = models.CharField(
+        max_length=64,
+        unique=True,
+        help_text="Upper-case identifier used by the API and the CSV import, e.g. BUNDLE_PURCHASE.",
+    )
+    description = models.TextField(blank=True)
+    default_certainty = models.CharField(
+        max_length=16,
+        choices=Certainty.choices,
+        help_text="The certainty this reason usually carries. Any certainty may be recorded.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+    def save(self, *args, **kwargs):
+        self.code = (self.code or "").strip().upper()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        self.code = (self.code or "").strip().upper()
+        if not self.code.replace("_", "").isalnum() or not self.code.isascii():
+            raise ValidationError({"code": "Use letters, digits and underscores only."})
+
+
+class ProgramIntentQuerySet(models.QuerySet):
+    def for_learner(self, lms_user_id: int):
+        return self.filter(lms_user_id=lms_user_id)
+
+
+class ProgramIntent(models.Model):
+    """
+    One belief about whether a learner intends to complete a program, and why.
+
+    Intents are never edited: a new belief is a new row. The unique constraint makes an
+    identical intent impossible to store twice, whoever writes it (API, import, admin).
+
+    .. no_pii: lms_user_id is an opaque LMS identifier; retirement deletes the learner's rows.
+    """
+
+    # Indexed as the leading column of the unique constraint and of the history index.
+    lms_user_id = models.IntegerField(help_text="The learner's user id in the LMS.")
+    program_uuid = models.UUIDField()
+    reason = models.ForeignKey(IntentReason, on_delete=models.PROTECT, related_name="intents")
+    certainty = models.CharField(max_length=16, choices=Certainty.choices)
+    effective_timestamp = models.DateTimeField(
+        help_text="When the learner's action that supports this intent happened."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = ProgramIntentQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "lms_user_id",
+                    "program_uuid",
+                    "reason",
+                    "certainty",
+                    "effective_timestamp",
+                ],
+                name="unique_program_intent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(certainty__in=Certainty.values),
+                name="program_intent_certainty_valid",
+            ),
+        ]
+        indexes = [
+            # The learner's history, newest first. The selection query uses the unique
+            # constraint's index, whose leading columns are (lms_user_id, program_uuid).
+            models.Index(
+                fields=["lms_user_id", "-effective_timestamp"], name="intent_learner_history"
+            ),
+        ]
+        ordering = ["-effective_timestamp", "-id"]
+
+    def __str__(self):
+        return f"{self.lms_user_id} {self.program_uuid} {self.certainty} ({self.reason_id})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Program intents are immutable: record a new intent instead.")
+        super().save(*args, **kwargs)

@@ -1,0 +1,215 @@
+"""Settings shared by every PIE environment.
+
+Environment-specific modules (local, test, production) import everything from here and
+override what differs. Nothing secret is set here: secrets come from local.py/test.py
+(development values) or from the operator's configuration (production.py).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+DEBUG = False
+ALLOWED_HOSTS: list[str] = []
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "pie.apps.core",
+    "pie.apps.intents",
+]
+
+MIDDLEWARE = [
+    "edx_django_utils.cache.middleware.RequestCacheMiddleware",
+    "pie.apps.core.middleware.RequestLoggingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Rebuilds the JWT from the LMS's split cookie pair (header.payload + signature).
+    "edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware",
+    "edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pie.urls"
+WSGI_APPLICATION = "pie.wsgi.application"
+AUTH_USER_MODEL = "core.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def database_from_url(url: str) -> dict:
+    """Build a DATABASES entry from a URL, with the options each backend needs to be correct."""
+    config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")))
+    engine = config["ENGINE"]
+    if engine == "django.db.backends.mysql":
+        config.setdefault("OPTIONS", {}).update(
+            {
+                # utf8mb4 stores every UTF-8 character; strict mode turns silent truncation
+                # into errors; READ COMMITTED avoids gap-lock deadlocks on concurrent inserts.
+                "charset": "utf8mb4",
+                "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+                "isolation_level": "read committed",
+            }
+        )
+    if engine in ("django.db.backends.mysql", "django.db.backends.postgresql"):
+        # Create test databases with a name derived from the configured one, so that
+        # `make test-postgres` never touches the database a developer runs PIE on.
+        config.setdefault("TEST", {})["NAME"] = f"test_{config['NAME']}"
+    return config
+
+
+DATABASES = {
+    "default": database_from_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'pie.sqlite3'}")
+    )
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "static"
+
+# Request bodies: the API takes small JSON objects. Bodies above this size are refused with
+# a 400 before they are parsed. PIE accepts no files: uploads are held in memory up to the
+# same limit and never written to disk.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "pie.apps.core.authentication.PieJwtAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "edx_rest_framework_extensions.paginators.DefaultPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "pie.apps.core.api.parsers.BoundedJSONParser",
+        # Forms for the browsable API.
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Open edX ADR 0029 error envelope: {"type", "title", "status", "detail", "errors"}.
+    "EXCEPTION_HANDLER": (
+        "edx_rest_framework_extensions.errors.standardized_error_exception_handler"
+    ),
+    "PAGE_SIZE": 10,
+}
+
+EDX_DRF_EXTENSIONS = {
+    "JWT_PAYLOAD_USER_ATTRIBUTE_MAPPING": {
+        "administrator": "is_staff",
+        "email": "email",
+    },
+    "JWT_PAYLOAD_MERGEABLE_USER_ATTRIBUTES": [],
+    # Maps database outages to 503 and reshapes validation errors before the envelope.
+    "STANDARDIZED_ERROR_BASE_HANDLER": "pie.apps.core.api.errors.pie_exception_handler",
+}
+
+# JWT verification. PIE decodes tokens with its own handler (pie.apps.core.authentication)
+# so that a signature is always checked; see docs/decisions/0003-jwt-verification.rst.
+# Issuers, secrets and public keys are set per environment.
+JWT_AUTH = {
+    "JWT_DECODE_HANDLER": "pie.apps.core.authentication.decode_jwt",
+    "JWT_PAYLOAD_GET_USERNAME_HANDLER": "pie.apps.core.authentication.username_from_payload",
+    "JWT_AUTH_HEADER_PREFIX": "JWT",
+    "JWT_ALGORITHM": "HS256",
+    "JWT_VERIFY_EXPIRATION": True,
+    "JWT_VERIFY_AUDIENCE": True,
+    "JWT_LEEWAY": 1,
+    "JWT_SUPPORTED_VERSION": "1.2.0",
+    "JWT_ISSUERS": [],
+    "JWT_PUBLIC_SIGNING_JWK_SET": None,
+    "JWT_AUTH_COOKIE": "edx-jwt-cookie",
+    "JWT_AUTH_COOKIE_HEADER_PAYLOAD": "edx-jwt-cookie-header-payload",
+    "JWT_AUTH_COOKIE_SIGNATURE": "edx-jwt-cookie-signature",
+    "JWT_AUTH_REFRESH_COOKIE": "edx-jwt-refresh-cookie",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PIE: Program Intent and Engagement",
+    "DESCRIPTION": (
+        "Records why we believe a learner intends to complete a program, and answers "
+        "each learner's best-known intent per program."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
+}
+
+# edx-django-utils' monitoring: no New Relic or Datadog agent unless an operator adds one.
+OPENEDX_TELEMETRY: list[str] = []
+
+# create_dev_token signs tokens with the first issuer's secret; only development settings
+# turn it on.
+PIE_DEV_TOKENS_ENABLED = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "pie.apps.core.logging.RequestIdFilter"}},
+    "formatters": {
+        "standard": {
+            "format": "%(asctime)s %(levelname)s %(process)d [%(name)s] "
+            "[request_id %(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "standard",
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Runserver's own access log duplicates pie.request.
+        "django.server": {"level": "WARNING"},
+        # At INFO it logs the email copied from each new token: PII that PIE does not log.
+        "edx_rest_framework_extensions.auth.jwt.authentication": {"level": "WARNING"},
+    },
+}

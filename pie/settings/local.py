@@ -1,0 +1,33 @@
+"""Laptop and devstack settings: SQLite by default, devstack's JWT secrets.
+
+These values are public (they are devstack's defaults), which is why production.py refuses
+every one of them.
+"""
+
+import os
+import warnings
+
+from jwt.warnings import InsecureKeyLengthWarning
+
+from pie.settings.base import *  # noqa: F403
+
+DEBUG = os.environ.get("DEBUG", "true").lower() in ("1", "true", "yes")
+SECRET_KEY = os.environ.get("SECRET_KEY", "pie-local-insecure-secret-key")  # noqa: F405
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "pie.app"]
+
+# Devstack's LMS signs tokens with this secret, issuer and audience, so tokens from a local
+# LMS work against a local PIE.
+JWT_AUTH["JWT_ISSUERS"] = [  # noqa: F405
+    {
+        "ISSUER": "http://localhost:18000/oauth2",
+        "AUDIENCE": "lms-key",
+        "SECRET_KEY": "lms-secret",
+    }
+]
+JWT_AUTH["JWT_AUTH_COOKIE_SECURE"] = False  # noqa: F405
+
+PIE_DEV_TOKENS_ENABLED = True
+
+# The development JWT secrets are short by design (devstack's is "lms-secret");
+# production.py refuses short secrets instead.
+warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)

@@ -1,0 +1,202 @@
+"""
+Production settings: the YAML file named by ``PIE_CFG`` (the Open edX convention), then
+environment variables, over base.py. Refuses to start on development secrets, an empty
+ALLOWED_HOSTS or DEBUG.
+
+Every key an operator may set is listed in ``OPERATOR_SETTINGS``; any other key in the
+YAML file is an error, so a typo cannot silently leave a default in force. Dict settings
+(JWT_AUTH, EDX_DRF_EXTENSIONS, DATABASES' options) are merged key by key. See
+docs/operations.rst for the reference table.
+"""
+
+import json
+import os
+
+import yaml
+from django.core.exceptions import ImproperlyConfigured
+
+from pie.settings.base import *  # noqa: F403
+from pie.settings.base import JWT_AUTH, database_from_url
+
+# Settings whose value replaces the default.
+OPERATOR_SETTINGS = {
+    "ALLOWED_HOSTS",
+    "CONN_MAX_AGE",
+    "CSRF_COOKIE_DOMAIN",
+    "CSRF_TRUSTED_ORIGINS",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE",
+    "DATABASE_URL",
+    "DEBUG",
+    "LANGUAGE_CODE",
+    "LOG_LEVEL",
+    "SECRET_KEY",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_PROXY_SSL_HEADER",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_DOMAIN",
+    "STATIC_ROOT",
+    "STATIC_URL",
+}
+# Dict settings merged key by key into base.py's value.
+MERGED_SETTINGS = {"JWT_AUTH", "EDX_DRF_EXTENSIONS", "DATABASE_OPTIONS"}
+# Keys of JWT_AUTH an operator may set. The decode handler is not among them: PIE's own
+# handler is what guarantees that signatures are verified.
+JWT_AUTH_OPERATOR_KEYS = {
+    "JWT_ISSUERS",
+    "JWT_PUBLIC_SIGNING_JWK_SET",
+    "JWT_LEEWAY",
+    "JWT_AUTH_COOKIE",
+    "JWT_AUTH_COOKIE_HEADER_PAYLOAD",
+    "JWT_AUTH_COOKIE_SIGNATURE",
+    "JWT_AUTH_REFRESH_COOKIE",
+    "JWT_SUPPORTED_VERSION",
+}
+
+# Values that are public: devstack's and PIE's own development and test values.
+DEV_SECRETS = {
+    "",
+    "lms-secret",
+    "pie-local-insecure-secret-key",
+    "pie-test-insecure-secret-key",
+    "pie-test-jwt-secret",
+    "SET-ME-PLEASE",
+    "insecure-secret-key",
+    "secret",
+    "changeme",
+}
+MIN_JWT_SECRET_LENGTH = 32
+MIN_SECRET_KEY_LENGTH = 50
+
+
+def _read_config_file() -> dict:
+    path = os.environ.get("PIE_CFG")
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as config_file:
+            config = yaml.safe_load(config_file) or {}
+    except OSError as error:
+        raise ImproperlyConfigured(f"PIE_CFG: cannot read {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ImproperlyConfigured(f"PIE_CFG: {path} is not valid YAML: {error}") from None
+    if not isinstance(config, dict):
+        raise ImproperlyConfigured(f"PIE_CFG: {path} must hold a mapping of setting names.")
+    unknown = sorted(set(config) - OPERATOR_SETTINGS - MERGED_SETTINGS)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"PIE_CFG: unknown setting(s) {', '.join(unknown)} in {path}. "
+            "See docs/operations.rst for the settings PIE reads."
+        )
+    for name in MERGED_SETTINGS & set(config):
+        if not isinstance(config[name], dict):
+            raise ImproperlyConfigured(f"PIE_CFG: {name} must be a mapping.")
+    unknown_jwt = sorted(set(config.get("JWT_AUTH", {})) - JWT_AUTH_OPERATOR_KEYS)
+    if unknown_jwt:
+        raise ImproperlyConfigured(
+            f"PIE_CFG: JWT_AUTH key(s) {', '.join(unknown_jwt)} cannot be set "
+            f"(allowed: {', '.join(sorted(JWT_AUTH_OPERATOR_KEYS))})."
+        )
+    return config
+
+
+def _env_overrides() -> dict:
+    """Environment variables win over the YAML file (handy for containers and secrets)."""
+    config = {}
+    for name in ("SECRET_KEY", "DATABASE_URL", "LOG_LEVEL", "STATIC_ROOT"):
+        if os.environ.get(name):
+            config[name] = os.environ[name]
+    if os.environ.get("ALLOWED_HOSTS"):
+        config["ALLOWED_HOSTS"] = [
+            host.strip() for host in os.environ["ALLOWED_HOSTS"].split(",") if host.strip()
+        ]
+    if os.environ.get("DEBUG"):
+        config["DEBUG"] = os.environ["DEBUG"].lower() in ("1", "true", "yes")
+    jwt_auth = {}
+    if os.environ.get("JWT_ISSUERS"):
+        jwt_auth["JWT_ISSUERS"] = _json_env("JWT_ISSUERS")
+    if os.environ.get("JWT_PUBLIC_SIGNING_JWK_SET"):
+        jwt_auth["JWT_PUBLIC_SIGNING_JWK_SET"] = os.environ["JWT_PUBLIC_SIGNING_JWK_SET"]
+    if jwt_auth:
+        config["JWT_AUTH"] = jwt_auth
+    return config
+
+
+def _json_env(name: str):
+    try:
+        return json.loads(os.environ[name])
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be JSON.") from None
+
+
+def _refuse_unsafe(settings: dict) -> None:
+    secret_key = settings.get("SECRET_KEY") or ""
+    if secret_key in DEV_SECRETS or len(secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            "characters, not a development default."
+        )
+    if settings.get("DEBUG"):
+        raise ImproperlyConfigured("DEBUG must be false in production.")
+    if not settings.get("ALLOWED_HOSTS"):
+        raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names PIE serves.")
+    jwt_auth = settings["JWT_AUTH"]
+    issuers = jwt_auth.get("JWT_ISSUERS") or []
+    if not isinstance(issuers, list) or not issuers:
+        raise ImproperlyConfigured("JWT_AUTH.JWT_ISSUERS must list at least one issuer.")
+    has_public_keys = bool(jwt_auth.get("JWT_PUBLIC_SIGNING_JWK_SET"))
+    for position, issuer in enumerate(issuers):
+        where = f"JWT_AUTH.JWT_ISSUERS[{position}]"
+        if not isinstance(issuer, dict) or not issuer.get("ISSUER") or not issuer.get("AUDIENCE"):
+            raise ImproperlyConfigured(f"{where} needs ISSUER and AUDIENCE.")
+        secret = issuer.get("SECRET_KEY") or ""
+        if not secret and has_public_keys:
+            continue  # asymmetric-only issuer: RS256 tokens verified with the JWK set
+        if secret in DEV_SECRETS or len(secret) < MIN_JWT_SECRET_LENGTH:
+            raise ImproperlyConfigured(
+                f"{where}.SECRET_KEY must be the LMS's real JWT secret (at least "
+                f"{MIN_JWT_SECRET_LENGTH} characters), not a development default; or leave it "
+                "empty and set JWT_PUBLIC_SIGNING_JWK_SET."
+            )
+
+
+def _apply(config: dict, namespace: dict) -> None:
+    for name, value in config.items():
+        if name == "JWT_AUTH":
+            namespace["JWT_AUTH"] = {**namespace["JWT_AUTH"], **value}
+        elif name == "EDX_DRF_EXTENSIONS":
+            namespace["EDX_DRF_EXTENSIONS"] = {**namespace["EDX_DRF_EXTENSIONS"], **value}
+        elif name == "DATABASE_OPTIONS":
+            namespace["DATABASES"]["default"].setdefault("OPTIONS", {}).update(value)
+        elif name == "DATABASE_URL":
+            namespace["DATABASES"] = {"default": database_from_url(value)}
+        elif name == "LOG_LEVEL":
+            namespace["LOGGING"]["root"]["level"] = value
+        else:
+            namespace[name] = value
+
+
+DEBUG = False
+JWT_AUTH = {**JWT_AUTH, "JWT_AUTH_COOKIE_SECURE": True}
+
+# Behind a TLS-terminating proxy (the usual Open edX deployment): trust its scheme header,
+# send cookies over HTTPS only and ask browsers to keep to HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = True
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+SECURE_HSTS_SECONDS = 31536000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = False
+# Preloading commits the whole domain to HTTPS in browsers; operators opt in by setting
+# SECURE_HSTS_PRELOAD, so the deploy check's reminder about it is silenced.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+
+LOGGING["formatters"]["json"] = {"()": "pie.apps.core.logging.JsonFormatter"}  # noqa: F405
+LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
+
+_apply(_read_config_file(), globals())
+_apply(_env_overrides(), globals())
+_refuse_unsafe(globals())

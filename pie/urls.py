@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from pie.apps.core import views as core_views
+
+admin.site.site_header = "PIE administration"
+admin.site.site_title = "PIE"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    re_path(r"^health/?$", core_views.health, name="health"),
+    path("api/v1/", include(("pie.apps.intents.api.v1.urls", "v1"), namespace="v1")),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
+    re_path(
+        r"^api-docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"
+    ),
+]
+
+handler400 = "pie.apps.core.views.bad_request"
+handler403 = "pie.apps.core.views.permission_denied"
+handler404 = "pie.apps.core.views.page_not_found"
+handler500 = "pie.apps.core.views.server_error"
