@@ -65,10 +65,14 @@ class ProgramIntent(models.Model):
     .. no_pii: lms_user_id is an opaque LMS identifier; retirement deletes the learner's rows.
     """
 
-    # Indexed as the leading column of the unique constraint and of the history index.
+    # Indexed as the leading column of the unique constraint.
     lms_user_id = models.IntegerField(help_text="The learner's user id in the LMS.")
     program_uuid = models.UUIDField()
-    reason = models.ForeignKey(IntentReason, on_delete=models.PROTECT, related_name="intents")
+    # No index of its own: a handful of reasons makes it useless for reads, and it would
+    # slow every insert. Deleting a reason (rare, staff only) scans instead.
+    reason = models.ForeignKey(
+        IntentReason, on_delete=models.PROTECT, related_name="intents", db_index=False
+    )
     certainty = models.CharField(max_length=16, choices=Certainty.choices)
     effective_timestamp = models.DateTimeField(
         help_text="When the learner's action that supports this intent happened."
@@ -95,13 +99,9 @@ class ProgramIntent(models.Model):
                 name="program_intent_certainty_valid",
             ),
         ]
-        indexes = [
-            # The learner's history, newest first. The selection query uses the unique
-            # constraint's index, whose leading columns are (lms_user_id, program_uuid).
-            models.Index(
-                fields=["lms_user_id", "-effective_timestamp"], name="intent_learner_history"
-            ),
-        ]
+        # No other index: the unique constraint's index leads with (lms_user_id,
+        # program_uuid), which serves every read (a learner's rows, per program), and each
+        # extra index would slow the bulk import. See docs/decisions/0004-one-index.rst.
         ordering = ["-effective_timestamp", "-id"]
 
     def __str__(self):

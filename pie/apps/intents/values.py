@@ -12,8 +12,9 @@ import uuid
 from pie.apps.intents.models import Certainty
 
 _UUID_FORM = re.compile(
-    r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.IGNORECASE
+    r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
 )
+_CERTAINTIES = frozenset(Certainty.values)
 # "2024-05-01 12:00:00.123 Z" and "... UTC", as data warehouses export them.
 _SPACED_UTC_SUFFIX = re.compile(r"\s+(?:Z|UTC)$", re.IGNORECASE)
 _HAS_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -32,10 +33,15 @@ def parse_program_uuid(value) -> uuid.UUID:
     """A program UUID, dashed or as 32 hex digits, any case."""
     if isinstance(value, uuid.UUID):
         return value
+    return uuid.UUID(hex=parse_program_uuid_hex(value))
+
+
+def parse_program_uuid_hex(value) -> str:
+    """The same validation as ``parse_program_uuid``; returns 32 lower-case hex digits."""
     text = str(value).strip() if value is not None else ""
-    if not _UUID_FORM.match(text) or (text.count("-") not in (0, 4)):
+    if not _UUID_FORM.fullmatch(text):
         raise InvalidValue("Must be a UUID, dashed or as 32 hex digits.")
-    return uuid.UUID(text)
+    return text.replace("-", "").lower()
 
 
 def parse_lms_user_id(value) -> int:
@@ -53,7 +59,7 @@ def parse_lms_user_id(value) -> int:
 
 def parse_certainty(value) -> str:
     text = str(value).strip().upper() if value is not None else ""
-    if text not in Certainty.values:
+    if text not in _CERTAINTIES:
         raise InvalidValue(f"Must be one of {', '.join(Certainty.values)}.")
     return text
 

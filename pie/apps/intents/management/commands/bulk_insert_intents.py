@@ -1,0 +1,225 @@
+"""
+./manage.py bulk_insert_intents FILE.csv — load historical intents from a CSV export.
+
+The work is done by pie.apps.intents.importing; this command parses arguments, reports
+progress, writes rejected rows and prints the summary. See docs/bulk_import.rst.
+"""
+
+import csv
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from pie.apps.intents.importing import (
+    DEFAULT_BATCH_SIZE,
+    REQUIRED_COLUMNS,
+    ImportSummary,
+    IntentFileError,
+    RejectedRow,
+    intents_import,
+    open_intent_csv,
+)
+
+# Invalid rows echoed to stderr when they are also written to --errors FILE.
+ECHOED_REJECTIONS = 20
+PROGRESS_INTERVAL_TTY = 0.5
+PROGRESS_INTERVAL_LOG = 10.0
+
+
+class Command(BaseCommand):
+    help = (
+        "Import program intents from a CSV file (.csv, .csv.gz, or - for stdin) with the "
+        f"columns {', '.join(REQUIRED_COLUMNS)}. Duplicates are skipped; invalid rows are "
+        "reported and make the exit code non-zero."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", nargs="?", help="CSV file, .csv.gz, or - for stdin.")
+        parser.add_argument(
+            "--csv_filepath", "--csv-filepath", dest="csv_filepath", help="Same as FILE."
+        )
+        parser.add_argument(
+            "--batch_size",
+            "--batch-size",
+            dest="batch_size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            help=f"Rows per committed batch (default {DEFAULT_BATCH_SIZE}).",
+        )
+        parser.add_argument(
+            "--sleep_time",
+            "--sleep-time",
+            dest="sleep_time",
+            type=float,
+            default=0.0,
+            help="Seconds to pause between batches to spare the database (default 0).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Validate and count; write nothing."
+        )
+        parser.add_argument(
+            "--strict", action="store_true", help="If any row is invalid, import nothing."
+        )
+        parser.add_argument(
+            "--create-missing-reasons",
+            action="store_true",
+            help="Create unknown reasons (default certainty MAYBE) instead of rejecting rows.",
+        )
+        parser.add_argument("--errors", metavar="FILE", help="Write rejected rows to FILE as CSV.")
+        parser.add_argument(
+            "--quiet", action="store_true", help="No progress output; summary and errors only."
+        )
+
+    def handle(self, *args, **options):
+        source = self._source(options)
+        if options["batch_size"] < 1:
+            raise CommandError("--batch_size must be at least 1.")
+        if options["sleep_time"] < 0:
+            raise CommandError("--sleep_time cannot be negative.")
+        try:
+            intent_csv = open_intent_csv(source)
+        except IntentFileError as error:
+            raise CommandError(f"{source}: {error}") from None
+
+        rejections = _Rejections(self.stderr, options["errors"], intent_csv.columns)
+        progress = _Progress(self.stdout, intent_csv, quiet=options["quiet"])
+        try:
+            summary = intents_import(
+                rows=intent_csv.rows,
+                batch_size=options["batch_size"],
+                sleep_seconds=options["sleep_time"],
+                dry_run=options["dry_run"],
+                strict=options["strict"],
+                create_missing_reasons=options["create_missing_reasons"],
+                on_rejected=rejections.add,
+                on_batch=progress.update,
+            )
+        except IntentFileError as error:
+            raise CommandError(f"{source}: {error}") from None
+        finally:
+            progress.finish()
+            rejections.close()
+
+        self.stdout.write(_summary_line(summary))
+        if summary.reasons_created:
+            verb = "would be created" if summary.dry_run else "created"
+            self.stdout.write(f"Reasons {verb}: {', '.join(summary.reasons_created)}")
+        if summary.interrupted:
+            raise CommandError(
+                "Interrupted: committed batches are kept; run the same file again to finish.",
+                returncode=130,
+            )
+        if summary.invalid:
+            where = f" (see {options['errors']})" if options["errors"] else ""
+            outcome = " Nothing was imported (--strict)." if summary.rolled_back else ""
+            raise CommandError(f"{summary.invalid:,} invalid row(s){where}.{outcome}")
+        if summary.inserted == 0 and summary.duplicates and not summary.dry_run:
+            self.stdout.write("Nothing new: every row was already stored.")
+
+    def _source(self, options) -> str:
+        file, alias = options["file"], options["csv_filepath"]
+        if file and alias and file != alias:
+            raise CommandError("Give the CSV file once: as FILE or as --csv_filepath.")
+        if not (file or alias):
+            raise CommandError("No CSV file given: bulk_insert_intents FILE.csv (or - for stdin).")
+        return file or alias
+
+
+def _summary_line(summary: ImportSummary) -> str:
+    if summary.dry_run:
+        head = (
+            f"Dry run, nothing written. Rows read: {summary.rows_read:,}, "
+            f"valid: {summary.valid:,}, invalid: {summary.invalid:,}"
+        )
+    else:
+        head = (
+            f"Rows read: {summary.rows_read:,}, inserted: {summary.inserted:,}, "
+            f"duplicates skipped: {summary.duplicates:,}, invalid: {summary.invalid:,}"
+        )
+    return (
+        f"{head}, elapsed: {summary.elapsed_seconds:.1f}s, {summary.rows_per_second:,.0f} rows/s."
+    )
+
+
+class _Rejections:
+    """Reports each rejected row: to --errors FILE if given, else every one to stderr."""
+
+    def __init__(self, stderr, path: str | None, columns: list[str]):
+        self.stderr = stderr
+        self.count = 0
+        self.file = None
+        if path:
+            try:
+                # surrogateescape writes undecodable input bytes back as they were read.
+                self.file = open(path, "w", newline="", encoding="utf-8", errors="surrogateescape")
+            except OSError as error:
+                raise CommandError(f"--errors {path}: {error.strerror}.") from None
+            self.writer = csv.writer(self.file)
+            self.writer.writerow(["line_number", "error", *REQUIRED_COLUMNS])
+
+    def add(self, rejected: RejectedRow) -> None:
+        self.count += 1
+        if self.file:
+            self.writer.writerow(
+                [
+                    rejected.line_number,
+                    rejected.problem,
+                    *(rejected.values.get(name, "") for name in REQUIRED_COLUMNS),
+                ]
+            )
+            if self.count > ECHOED_REJECTIONS:
+                return
+        self.stderr.write(f"line {rejected.line_number}: {rejected.problem}")
+
+    def close(self) -> None:
+        if self.file:
+            if self.count > ECHOED_REJECTIONS:
+                self.stderr.write(
+                    f"... and {self.count - ECHOED_REJECTIONS:,} more invalid row(s) in "
+                    f"{self.file.name}."
+                )
+            self.file.close()
+
+
+class _Progress:
+    """A progress bar on a terminal; a log line every few seconds otherwise."""
+
+    def __init__(self, stdout, intent_csv, *, quiet: bool):
+        self.stdout = stdout
+        self.intent_csv = intent_csv
+        self.quiet = quiet
+        self.tty = stdout.isatty()
+        self.interval = PROGRESS_INTERVAL_TTY if self.tty else PROGRESS_INTERVAL_LOG
+        self.last = time.monotonic()
+        self.drawn = False
+
+    def update(self, summary: ImportSummary) -> None:
+        if self.quiet or time.monotonic() - self.last < self.interval:
+            return
+        self.last = time.monotonic()
+        counts = (
+            f"{summary.rows_read:,} rows, {summary.inserted:,} inserted, "
+            f"{summary.invalid:,} invalid, {summary.rows_per_second:,.0f} rows/s"
+        )
+        fraction = self._fraction()
+        if self.tty:
+            bar = ""
+            if fraction is not None:
+                filled = int(fraction * 30)
+                bar = f"[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} "
+            self.stdout.write(f"\r{bar}{counts}", ending="")
+            self.stdout.flush()
+            self.drawn = True
+        else:
+            done = f" ({fraction:.0%} of the file)" if fraction is not None else ""
+            self.stdout.write(f"Progress: {counts}{done}")
+
+    def _fraction(self) -> float | None:
+        size, position = self.intent_csv.size_bytes, self.intent_csv.position()
+        if not size or position is None:
+            return None
+        return min(position / size, 1.0)
+
+    def finish(self) -> None:
+        if self.drawn:
+            self.stdout.write("")
