@@ -12,12 +12,15 @@ import csv
 import datetime
 import gzip
 import io
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -92,6 +95,7 @@ class IntentCsv:
     columns: list[str]
     size_bytes: int | None
     position: Callable[[], int | None]
+    close: Callable[[], None]
 
 
 def open_intent_csv(source: str | io.IOBase) -> IntentCsv:
@@ -129,8 +133,16 @@ def open_intent_csv(source: str | io.IOBase) -> IntentCsv:
         except (OSError, ValueError):
             return None
 
+    def close() -> None:
+        if raw is not sys.stdin.buffer:
+            text.close()
+
     return IntentCsv(
-        rows=_rows(reader, positions), columns=columns, size_bytes=size, position=position
+        rows=_rows(reader, positions),
+        columns=columns,
+        size_bytes=size,
+        position=position,
+        close=close,
     )
 
 
@@ -191,13 +203,17 @@ def _rows(reader, positions: dict[str, int]) -> Iterator[tuple[int, dict[str, st
 
 
 class _RowParser:
-    """Turns one CSV record into the column values of an INSERT, or raises InvalidValue."""
+    """
+    Turns one CSV record into the column values of an INSERT, or raises InvalidValue.
 
-    def __init__(self, *, create_missing_reasons: bool, dry_run: bool):
-        self.reason_ids = dict(IntentReason.objects.values_list("code", "id"))
+    It runs on the parsing thread, so it never touches the database: reasons are looked up
+    in a snapshot taken at the start, and a reason to be created is left as its code for
+    ``_ReasonResolver`` to replace on the main thread.
+    """
+
+    def __init__(self, *, known_reason_ids: dict[str, int], create_missing_reasons: bool):
+        self.reason_ids = known_reason_ids
         self.create_missing_reasons = create_missing_reasons
-        self.dry_run = dry_run
-        self.reasons_created: list[str] = []
         self.now = timezone.now()
         self.program_uuid = (
             parse_program_uuid
@@ -209,7 +225,7 @@ class _RowParser:
         self.columns = (
             ("user_id", parse_lms_user_id),
             ("program_uuid", self.program_uuid),
-            ("intent_reason", self._reason_id),
+            ("intent_reason", self._reason),
             ("intent_certainty", parse_certainty),
             ("effective_time", self._timestamp),
         )
@@ -221,7 +237,7 @@ class _RowParser:
             return (
                 parse_lms_user_id(values["user_id"]),
                 self.program_uuid(values["program_uuid"]),
-                self._reason_id(values["intent_reason"]),
+                self._reason(values["intent_reason"]),
                 parse_certainty(values["intent_certainty"]),
                 self.db_timestamp(self._timestamp(values["effective_time"])),
                 self.stamp,
@@ -247,7 +263,8 @@ class _RowParser:
     def _timestamp(self, raw: str) -> datetime.datetime:
         return parse_effective_timestamp(raw, now=self.now)
 
-    def _reason_id(self, raw: str) -> int:
+    def _reason(self, raw: str) -> int | str:
+        """The reason's id; or, for a reason to be created, its code."""
         code = normalize_reason_code(raw)
         reason_id = self.reason_ids.get(code)
         if reason_id is not None:
@@ -257,24 +274,125 @@ class _RowParser:
                 f"unknown reason {code!r} (known: {', '.join(sorted(self.reason_ids))}; "
                 "--create-missing-reasons adds it)"
             )
-        reason = IntentReason(
-            code=code, default_certainty="MAYBE", description="Created by import."
-        )
         try:
-            reason.clean()
-        except Exception:
+            IntentReason(code=code, default_certainty="MAYBE").clean()
+        except ValidationError:
             raise InvalidValue(f"{code!r} is not a valid reason code") from None
+        return code
+
+
+class _ReasonResolver:
+    """Creates the reasons a batch needs (--create-missing-reasons), on the main thread."""
+
+    REASON_SLOT = 2
+
+    def __init__(self, *, dry_run: bool):
+        self.dry_run = dry_run
+        self.created_ids: dict[str, int] = {}
+
+    @property
+    def created_codes(self) -> list[str]:
+        return list(self.created_ids)
+
+    def resolve(self, batch: "_Batch") -> list[tuple]:
+        if not batch.pending_reasons:
+            return batch.rows
+        for code in batch.pending_reasons - set(self.created_ids):
+            self.created_ids[code] = self._create(code)
+        slot = self.REASON_SLOT
+        return [
+            row
+            if type(row[slot]) is int
+            else (*row[:slot], self.created_ids[row[slot]], *row[slot + 1 :])
+            for row in batch.rows
+        ]
+
+    def _create(self, code: str) -> int:
         if self.dry_run:
-            reason_id = -len(self.reasons_created) - 1  # never written
-        else:
-            reason, _ = IntentReason.objects.get_or_create(
-                code=code,
-                defaults={"default_certainty": "MAYBE", "description": "Created by import."},
-            )
-            reason_id = reason.id
-        self.reason_ids[code] = reason_id
-        self.reasons_created.append(code)
-        return reason_id
+            return -len(self.created_ids) - 1  # never written
+        reason, _ = IntentReason.objects.get_or_create(
+            code=code, defaults={"default_certainty": "MAYBE", "description": "Created by import."}
+        )
+        return reason.id
+
+
+@dataclass
+class _Batch:
+    rows: list[tuple] = field(default_factory=list)
+    pending_reasons: set[str] = field(default_factory=set)
+
+
+class _ParsedBatches:
+    """
+    Reads and parses rows into batches on a background thread, so that parsing (Python)
+    overlaps the database's work on the previous batch (the drivers release the GIL while
+    the database runs). At most two batches wait in the queue: memory stays flat.
+    """
+
+    _DONE = object()
+
+    def __init__(self, *, rows, parser: _RowParser, batch_size: int, summary, on_rejected):
+        self._rows = rows
+        self._parser = parser
+        self._batch_size = batch_size
+        self._summary = summary
+        self._on_rejected = on_rejected
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="intent-csv-parser", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[_Batch]:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        """Stop the parser (after an interruption or error) and wait for it."""
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def _produce(self) -> None:
+        summary, parse, batch = self._summary, self._parser.parse, _Batch()
+        try:
+            for line_number, values in self._rows:
+                summary.rows_read += 1
+                try:
+                    row = parse(values)
+                except InvalidValue as error:
+                    summary.invalid += 1
+                    self._on_rejected(RejectedRow(line_number, str(error), values))
+                    continue
+                if type(row[_ReasonResolver.REASON_SLOT]) is str:
+                    batch.pending_reasons.add(row[_ReasonResolver.REASON_SLOT])
+                batch.rows.append(row)
+                if len(batch.rows) >= self._batch_size:
+                    if not self._put(batch):
+                        return
+                    batch = _Batch()
+            if batch.rows:
+                self._put(batch)
+            self._put(self._DONE)
+        except BaseException as error:  # noqa: BLE001  (handed to the main thread)
+            self._put(error)
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 class _IntentWriter:
@@ -383,34 +501,30 @@ def _import(
     summary = ImportSummary(dry_run=dry_run)
     started = time.monotonic()
     writer = _IntentWriter()
-    parser = _RowParser(create_missing_reasons=create_missing_reasons, dry_run=dry_run)
-
-    def flush(batch: list[tuple]) -> None:
-        if batch and not dry_run and keep_writing(summary):
-            with transaction.atomic():
-                inserted = writer.write(batch)
-            summary.inserted += inserted
-            summary.duplicates += len(batch) - inserted
-
-    batch: list[tuple] = []
+    reasons = _ReasonResolver(dry_run=dry_run)
+    parser = _RowParser(
+        known_reason_ids=dict(IntentReason.objects.values_list("code", "id")),
+        create_missing_reasons=create_missing_reasons,
+    )
+    batches = _ParsedBatches(
+        rows=rows, parser=parser, batch_size=batch_size, summary=summary, on_rejected=on_rejected
+    )
     try:
-        for line_number, values in rows:
-            summary.rows_read += 1
-            try:
-                batch.append(parser.parse(values))
-            except InvalidValue as error:
-                summary.invalid += 1
-                on_rejected(RejectedRow(line_number, str(error), values))
-            if len(batch) >= batch_size:
-                flush(batch)
-                batch = []
-                summary.elapsed_seconds = time.monotonic() - started
-                on_batch(summary)
-                if sleep_seconds:
-                    time.sleep(sleep_seconds)
-        flush(batch)
+        for batch in batches:
+            rows_to_write = reasons.resolve(batch)
+            if not dry_run and keep_writing(summary):
+                with transaction.atomic():
+                    inserted = writer.write(rows_to_write)
+                summary.inserted += inserted
+                summary.duplicates += len(rows_to_write) - inserted
+            summary.elapsed_seconds = time.monotonic() - started
+            on_batch(summary)
+            if sleep_seconds:
+                time.sleep(sleep_seconds)
     except KeyboardInterrupt:
         summary.interrupted = True
-    summary.reasons_created = parser.reasons_created
+    finally:
+        batches.close()
+    summary.reasons_created = reasons.created_codes
     summary.elapsed_seconds = time.monotonic() - started
     return summary

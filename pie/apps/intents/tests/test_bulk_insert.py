@@ -375,7 +375,9 @@ def test_progress_lines_when_not_a_terminal(tmp_path):
         quiet, _, _ = run(
             write(tmp_path, HEADER + rows, name="b.csv"), "--batch_size", "2", "--quiet"
         )
-    assert "Progress: 2 rows" in out and "of the file" in out
+    progress = [line for line in out.splitlines() if line.startswith("Progress: ")]
+    assert len(progress) == 3  # one per batch of two
+    assert ", 2 inserted," in progress[0] and "% of the file)" in progress[0]
     assert "Progress" not in quiet
 
 

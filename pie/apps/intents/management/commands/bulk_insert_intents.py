@@ -99,6 +99,7 @@ class Command(BaseCommand):
         finally:
             progress.finish()
             rejections.close()
+            intent_csv.close()
 
         self.stdout.write(_summary_line(summary))
         if summary.reasons_created:

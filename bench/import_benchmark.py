@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""
+Benchmark of ``manage.py bulk_insert_intents``: rows/s and peak RSS for a first import and a
+re-run of the same file, against a plain ``sqlite3.executemany`` of the same rows into the
+same schema (the practical floor), on SQLite and, when reachable, PostgreSQL.
+
+    .venv/bin/python bench/import_benchmark.py                      # 100k and 1M rows
+    .venv/bin/python bench/import_benchmark.py --rows 100000 --runs 3
+    .venv/bin/python bench/import_benchmark.py --postgres postgres://postgres@127.0.0.1:5432/pie_bench
+
+Each measured import runs in its own process (peak RSS is that process's ru_maxrss); each
+first import starts from a freshly migrated database. Data: bench/generate_intents_csv.py
+(500 programs, rows/4 learners, reasons and certainties in realistic proportions).
+"""
+
+import argparse
+import csv
+import datetime
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BATCH = 5000
+SUMMARY = re.compile(
+    r"Rows read: ([\d,]+), inserted: ([\d,]+), duplicates skipped: ([\d,]+).*elapsed: ([\d.]+)s"
+)
+
+
+def csv_for(rows: int, data_dir: Path) -> Path:
+    path = data_dir / f"intents-{rows}.csv"
+    if not path.exists():
+        subprocess.run(
+            [
+                PYTHON,
+                str(REPO / "bench" / "generate_intents_csv.py"),
+                "--rows",
+                str(rows),
+                "--out",
+                str(path),
+            ],
+            check=True,
+        )
+    return path
+
+
+def manage(args: list[str], database_url: str) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "pie.settings.local",
+        "DEBUG": "false",
+    }
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def run_import(path: Path, database_url: str):
+    """One import in a child process: (import seconds, peak RSS MB, inserted, duplicates).
+
+    The seconds are the command's own "elapsed" (reading, parsing and writing every row),
+    without the ~1 s of Python and Django start-up."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "pie.settings.local",
+        "DEBUG": "false",
+    }
+    process = subprocess.Popen(
+        [PYTHON, "manage.py", "bulk_insert_intents", str(path), "--quiet"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stdout = process.stdout.read().decode()
+    stderr = process.stderr.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"import failed:\n{stdout}\n{stderr}")
+    match = SUMMARY.search(stdout)
+    inserted, duplicates = (int(match.group(n).replace(",", "")) for n in (2, 3))
+    return float(match.group(4)), usage.ru_maxrss / 1024, inserted, duplicates
+
+
+def fresh_sqlite(directory: Path, template: Path) -> str:
+    target = directory / "bench.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copy(template, target)
+    return f"sqlite:///{target}"
+
+
+def sqlite_floor(path: Path, template: Path, directory: Path) -> float:
+    """rows/s of sqlite3.executemany of the already-converted rows, same schema and pragmas."""
+    target = directory / "floor.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copy(template, target)
+    connection = sqlite3.connect(target, isolation_level=None)
+    reason_ids = dict(connection.execute("SELECT code, id FROM intents_intentreason"))
+    rows = []
+    stamp = str(datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for program, user, reason, certainty, when in reader:
+            when = when.replace(" Z", "").replace("Z", "").replace("T", " ")
+            row = (int(user), program.replace("-", ""), reason_ids[reason], certainty, when)
+            rows.append((*row, stamp, stamp))
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-65536"):
+        connection.execute(f"PRAGMA {pragma}")
+    sql = (
+        "INSERT INTO intents_programintent (lms_user_id, program_uuid, reason_id, certainty, "
+        "effective_timestamp, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING"
+    )
+    started = time.perf_counter()
+    for start in range(0, len(rows), BATCH):
+        connection.execute("BEGIN")
+        connection.executemany(sql, rows[start : start + BATCH])
+        connection.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    connection.close()
+    return len(rows) / seconds
+
+
+def postgres_url_reachable(url: str) -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        print("(PostgreSQL skipped: psycopg is not installed; make requirements-postgres)")
+        return False
+    try:
+        base = url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(
+            base.replace("postgres://", "postgresql://"), autocommit=True, connect_timeout=3
+        ) as connection:
+            name = url.rsplit("/", 1)[1]
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return True
+    except Exception as error:  # noqa: BLE001
+        print(f"(PostgreSQL skipped: {error})")
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="bulk_insert_intents benchmark")
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (medians reported)")
+    parser.add_argument("--postgres", help="PostgreSQL URL of a scratch database (dropped!)")
+    parser.add_argument("--data-dir", default=str(REPO / "bench" / "data"))
+    options = parser.parse_args()
+    data_dir = Path(options.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    print(
+        f"# {datetime.date.today()} {platform.node()}: {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        template = scratch / "template.sqlite3"
+        manage(["migrate", "--noinput"], f"sqlite:///{template}")
+        print(
+            f"{'backend':10} {'rows':>9} {'first rows/s':>13} {'re-run rows/s':>14} "
+            f"{'peak RSS MB':>12} {'floor rows/s':>13} {'vs floor':>9}"
+        )
+        for rows in options.rows:
+            path = csv_for(rows, data_dir)
+            firsts, reruns, peaks, floors = [], [], [], []
+            for _ in range(options.runs):
+                url = fresh_sqlite(scratch, template)
+                seconds, peak, inserted, _ = run_import(path, url)
+                firsts.append(rows / seconds)
+                peaks.append(peak)
+                seconds, peak, inserted_again, duplicates = run_import(path, url)
+                assert inserted_again == 0 and duplicates == inserted, "re-run inserted rows"
+                reruns.append(rows / seconds)
+                peaks.append(peak)
+                floors.append(sqlite_floor(path, template, scratch))
+            first, floor = statistics.median(firsts), statistics.median(floors)
+            print(
+                f"{'sqlite':10} {rows:>9,} {first:>13,.0f} {statistics.median(reruns):>14,.0f} "
+                f"{max(peaks):>12.0f} {floor:>13,.0f} {first / floor:>9.2f}"
+            )
+            if options.postgres and postgres_url_reachable(options.postgres):
+                manage(["migrate", "--noinput"], options.postgres)
+                seconds, peak, inserted, _ = run_import(path, options.postgres)
+                first = rows / seconds
+                seconds, peak_again, _, _ = run_import(path, options.postgres)
+                print(
+                    f"{'postgres':10} {rows:>9,} {first:>13,.0f} {rows / seconds:>14,.0f} "
+                    f"{max(peak, peak_again):>12.0f} {'':>13} {'':>9}"
+                )
+    print("rows/s: rows / the command's elapsed time (start-up excluded); medians of --runs runs;")
+    print("floor = sqlite3.executemany of the same pre-converted rows, 5,000 per transaction.")
+
+
+if __name__ == "__main__":
+    main()
