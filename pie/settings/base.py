@@ -79,16 +79,35 @@ def database_from_url(url: str) -> dict:
                 "isolation_level": "read committed",
             }
         )
+    if engine == "django.db.backends.sqlite3":
+        config.setdefault("OPTIONS", {}).update(
+            {
+                # WAL lets readers run while a writer commits; NORMAL sync is durable in WAL
+                # mode except on power loss; a larger page cache keeps the intents index in
+                # memory during imports; IMMEDIATE makes concurrent writers wait for the lock
+                # (up to "timeout" seconds) instead of failing with "database is locked".
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536"
+                ),
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            }
+        )
     if engine in ("django.db.backends.mysql", "django.db.backends.postgresql"):
         # Create test databases with a name derived from the configured one, so that
         # `make test-postgres` never touches the database a developer runs PIE on.
         config.setdefault("TEST", {})["NAME"] = f"test_{config['NAME']}"
+    if engine == "django.db.backends.mysql":
+        # Whatever the server's default character set, the test database holds utf8mb4 like
+        # the connection (its collation is the server's default for utf8mb4).
+        config["TEST"]["CHARSET"] = "utf8mb4"
     return config
 
 
+# An empty DATABASE_URL (e.g. `DATABASE_URL= make run`) means the default, not an error.
 DATABASES = {
     "default": database_from_url(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'pie.sqlite3'}")
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'pie.sqlite3'}"
     )
 }
 
@@ -106,11 +125,13 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static"
+# Serve static files from Django even with DEBUG off (pie/urls.py); local settings only.
+PIE_SERVE_STATIC_FILES = False
 
 # Request bodies: the API takes small JSON objects. Bodies above this size are refused with
 # a 400 before they are parsed. PIE accepts no files: uploads are held in memory up to the
 # same limit and never written to disk.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # a backfill list of 1,000 intents fits
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 
@@ -180,6 +201,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
 }
+
+# Usernames of other Open edX services' workers (their JWTs' preferred_username) allowed on
+# the service API (/api/v1/learners/..., /api/v1/programs/...), besides staff.
+PIE_SERVICE_WORKER_USERNAMES: list[str] = []
+# The user edx-platform's retirement pipeline calls PIE as (POST /api/v1/retire_user/).
+RETIREMENT_SERVICE_WORKER_USERNAME = "retirement_service_worker"
 
 # edx-django-utils' monitoring: no New Relic or Datadog agent unless an operator adds one.
 OPENEDX_TELEMETRY: list[str] = []

@@ -29,6 +29,8 @@ OPERATOR_SETTINGS = {
     "DEBUG",
     "LANGUAGE_CODE",
     "LOG_LEVEL",
+    "PIE_SERVICE_WORKER_USERNAMES",
+    "RETIREMENT_SERVICE_WORKER_USERNAME",
     "SECRET_KEY",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_HSTS_PRELOAD",
@@ -107,6 +109,11 @@ def _env_overrides() -> dict:
     for name in ("SECRET_KEY", "DATABASE_URL", "LOG_LEVEL", "STATIC_ROOT"):
         if os.environ.get(name):
             config[name] = os.environ[name]
+    if os.environ.get("CONN_MAX_AGE"):
+        try:
+            config["CONN_MAX_AGE"] = int(os.environ["CONN_MAX_AGE"])
+        except ValueError:
+            raise ImproperlyConfigured("CONN_MAX_AGE must be a number of seconds.") from None
     if os.environ.get("ALLOWED_HOSTS"):
         config["ALLOWED_HOSTS"] = [
             host.strip() for host in os.environ["ALLOWED_HOSTS"].split(",") if host.strip()
@@ -168,13 +175,24 @@ def _apply(config: dict, namespace: dict) -> None:
         elif name == "EDX_DRF_EXTENSIONS":
             namespace["EDX_DRF_EXTENSIONS"] = {**namespace["EDX_DRF_EXTENSIONS"], **value}
         elif name == "DATABASE_OPTIONS":
-            namespace["DATABASES"]["default"].setdefault("OPTIONS", {}).update(value)
-        elif name == "DATABASE_URL":
-            namespace["DATABASES"] = {"default": database_from_url(value)}
+            namespace["DATABASE_OPTIONS"] = {**namespace.get("DATABASE_OPTIONS", {}), **value}
         elif name == "LOG_LEVEL":
             namespace["LOGGING"]["root"]["level"] = value
         else:
             namespace[name] = value
+
+
+def _configure_database(namespace: dict) -> None:
+    """
+    DATABASES from the final DATABASE_URL, CONN_MAX_AGE and DATABASE_OPTIONS, once the file
+    and the environment are both read: whichever set them, in whatever order, all three apply.
+    """
+    if namespace.get("DATABASE_URL"):
+        namespace["DATABASES"] = {"default": database_from_url(namespace["DATABASE_URL"])}
+    database = namespace["DATABASES"]["default"]
+    if "CONN_MAX_AGE" in namespace:
+        database["CONN_MAX_AGE"] = namespace["CONN_MAX_AGE"]
+    database.setdefault("OPTIONS", {}).update(namespace.get("DATABASE_OPTIONS", {}))
 
 
 DEBUG = False
@@ -199,4 +217,5 @@ LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
 
 _apply(_read_config_file(), globals())
 _apply(_env_overrides(), globals())
+_configure_database(globals())
 _refuse_unsafe(globals())

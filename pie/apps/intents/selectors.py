@@ -3,12 +3,13 @@ Read rules for program intents. The selection rule ("most recent and certain") l
 and nowhere else: the API, the admin and any later caller use these functions.
 """
 
+import datetime
 import uuid
 
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 
-from pie.apps.intents.models import CERTAIN, IntentReason, ProgramIntent
+from pie.apps.intents.models import CERTAIN, Certainty, IntentReason, ProgramIntent
 
 # Certain intents (CERTAIN_YES, CERTAIN_NO) outrank MAYBE whatever their age.
 _CERTAINTY_RANK = Case(
@@ -22,12 +23,35 @@ _CERTAINTY_RANK = Case(
 SELECTION_ORDER = (_CERTAINTY_RANK.asc(), F("effective_timestamp").desc(), F("id").desc())
 
 
-def intents_for_learner(*, lms_user_id: int, program_uuid: uuid.UUID | None = None) -> QuerySet:
-    """A learner's intents, newest effective timestamp first."""
+def intents_for_learner(
+    *,
+    lms_user_id: int,
+    program_uuid: uuid.UUID | None = None,
+    reason: str | None = None,
+    certainty: str | None = None,
+    effective_after: datetime.datetime | None = None,
+    effective_before: datetime.datetime | None = None,
+) -> QuerySet:
+    """A learner's intents, newest effective timestamp first, optionally narrowed."""
     intents = ProgramIntent.objects.for_learner(lms_user_id).select_related("reason")
     if program_uuid is not None:
         intents = intents.filter(program_uuid=program_uuid)
+    if reason is not None:
+        intents = intents.filter(reason__code=reason)
+    if certainty is not None:
+        intents = intents.filter(certainty=certainty)
+    if effective_after is not None:
+        intents = intents.filter(effective_timestamp__gte=effective_after)
+    if effective_before is not None:
+        intents = intents.filter(effective_timestamp__lt=effective_before)
     return intents.order_by("-effective_timestamp", "-id")
+
+
+def _best_intents(intents: QuerySet, *, per: str) -> QuerySet:
+    """The selection rule: of ``intents``, the best one for each distinct value of ``per``."""
+    return intents.annotate(
+        selection_rank=Window(RowNumber(), partition_by=[F(per)], order_by=SELECTION_ORDER)
+    ).filter(selection_rank=1)
 
 
 def intents_most_recent_and_certain(*, lms_user_id: int) -> QuerySet:
@@ -38,17 +62,28 @@ def intents_most_recent_and_certain(*, lms_user_id: int) -> QuerySet:
     One SQL query: a window function ranks each program's intents and the outer query keeps
     rank 1. Rows come ordered by effective timestamp, newest first, then program UUID.
     """
-    return (
-        ProgramIntent.objects.for_learner(lms_user_id)
-        .select_related("reason")
-        .annotate(
-            selection_rank=Window(
-                RowNumber(), partition_by=[F("program_uuid")], order_by=SELECTION_ORDER
-            )
-        )
-        .filter(selection_rank=1)
-        .order_by("-effective_timestamp", "program_uuid")
+    learner_intents = ProgramIntent.objects.for_learner(lms_user_id).select_related("reason")
+    return _best_intents(learner_intents, per="program_uuid").order_by(
+        "-effective_timestamp", "program_uuid"
     )
+
+
+def program_intent_summary(*, program_uuid: uuid.UUID) -> dict[str, int]:
+    """
+    For one program: how many learners' best intent (the same rule, per learner) has each
+    certainty. One aggregate query over the ranked intents.
+    """
+    best = _best_intents(ProgramIntent.objects.filter(program_uuid=program_uuid), per="lms_user_id")
+    counts = dict.fromkeys(Certainty.values, 0)
+    rows = (
+        ProgramIntent.objects.filter(pk__in=best.values("pk"))
+        .values("certainty")
+        .annotate(learners=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["certainty"]] = row["learners"]
+    return counts
 
 
 def known_reason_codes() -> list[str]:

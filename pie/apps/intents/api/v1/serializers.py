@@ -4,6 +4,7 @@ from rest_framework import serializers
 from pie.apps.intents.models import Certainty, ProgramIntent
 from pie.apps.intents.values import (
     InvalidValue,
+    normalize_reason_code,
     parse_certainty,
     parse_effective_timestamp,
     parse_lms_user_id,
@@ -106,3 +107,68 @@ class ProgramIntentCreateSerializer(serializers.Serializer):
             return parse_lms_user_id(value)
         except InvalidValue as error:
             raise serializers.ValidationError(str(error)) from None
+
+
+class IntentFilterSerializer(serializers.Serializer):
+    """Query parameters that narrow a learner's history."""
+
+    program_uuid = ProgramUuidField(required=False, help_text="Only this program.")
+    reason = serializers.CharField(required=False, max_length=64, help_text="Only this reason.")
+    certainty = CertaintyField(required=False, help_text="Only this certainty.")
+    effective_after = EffectiveTimestampField(
+        required=False, help_text="Only intents effective at or after this time."
+    )
+    effective_before = EffectiveTimestampField(
+        required=False, help_text="Only intents effective before this time."
+    )
+
+    def validate_reason(self, value):
+        try:
+            return normalize_reason_code(value)
+        except InvalidValue as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+class BulkCreateItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the item in the request list.")
+    status = serializers.IntegerField(help_text="201 recorded, 400 refused, 403 wrong learner.")
+    intent = ProgramIntentSerializer(required=False, help_text="The stored intent, on 201.")
+    errors = serializers.JSONField(required=False, help_text="What was wrong, otherwise.")
+
+
+class BulkCreateResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = BulkCreateItemSerializer(many=True)
+
+
+class CertaintyCountsSerializer(serializers.Serializer):
+    CERTAIN_YES = serializers.IntegerField()
+    CERTAIN_NO = serializers.IntegerField()
+    MAYBE = serializers.IntegerField()
+
+
+class ProgramIntentSummarySerializer(serializers.Serializer):
+    program_uuid = serializers.UUIDField()
+    learners = serializers.IntegerField(help_text="Learners with any intent for the program.")
+    certainty = CertaintyCountsSerializer(
+        help_text="Learners whose best-known intent has each certainty."
+    )
+
+
+class RetireUserSerializer(serializers.Serializer):
+    """edx-platform's retirement driver sends edx_lms_user_id; lms_user_id is accepted too."""
+
+    edx_lms_user_id = serializers.JSONField(required=False)
+    lms_user_id = serializers.JSONField(required=False)
+
+    def validate(self, attrs):
+        value = attrs.get("edx_lms_user_id", attrs.get("lms_user_id"))
+        if value is None:
+            raise serializers.ValidationError(
+                {"edx_lms_user_id": ["This field is required (or lms_user_id)."]}
+            )
+        try:
+            return {"lms_user_id": parse_lms_user_id(value)}
+        except InvalidValue as error:
+            raise serializers.ValidationError({"edx_lms_user_id": [str(error)]}) from None

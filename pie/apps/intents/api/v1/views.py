@@ -11,12 +11,32 @@ from pie.apps.intents.api.v1.serializers import (
     ProgramIntentSerializer,
 )
 from pie.apps.intents.exceptions import DuplicateIntentError, UnknownReasonError
+from pie.apps.intents.models import ProgramIntent
 from pie.apps.intents.values import InvalidValue, parse_program_uuid
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorResponseSerializer, description="Invalid input."),
     401: OpenApiResponse(ErrorResponseSerializer, description="Missing or invalid JWT."),
 }
+
+
+def record_intent(*, lms_user_id: int, data) -> ProgramIntent:
+    """
+    Validate one intent from a request body and record it for ``lms_user_id``. Raises
+    ``ValidationError`` (400) for bad input, an unknown reason or a duplicate, and
+    ``PermissionDenied`` (403) when the body names another learner.
+    """
+    serializer = ProgramIntentCreateSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    fields = dict(serializer.validated_data)
+    if fields.pop("lms_user_id", lms_user_id) != lms_user_id:
+        raise PermissionDenied("lms_user_id in the body must be the learner's own.")
+    try:
+        return services.intent_create(lms_user_id=lms_user_id, **fields)
+    except UnknownReasonError as error:
+        raise ValidationError({"reason": [str(error)]}, code="unknown_reason") from None
+    except DuplicateIntentError as error:
+        raise ValidationError({"non_field_errors": [str(error)]}, code="duplicate_intent") from None
 
 
 class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -69,20 +89,7 @@ class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
         },
     )
     def create(self, request, *args, **kwargs):
-        lms_user_id = self._lms_user_id()
-        serializer = ProgramIntentCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if data.pop("lms_user_id", lms_user_id) != lms_user_id:
-            raise PermissionDenied("Learners may only record their own intents.")
-        try:
-            intent = services.intent_create(lms_user_id=lms_user_id, **data)
-        except UnknownReasonError as error:
-            raise ValidationError({"reason": [str(error)]}, code="unknown_reason") from None
-        except DuplicateIntentError as error:
-            raise ValidationError(
-                {"non_field_errors": [str(error)]}, code="duplicate_intent"
-            ) from None
+        intent = record_intent(lms_user_id=self._lms_user_id(), data=request.data)
         return Response(ProgramIntentSerializer(intent).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
