@@ -149,6 +149,11 @@ def _refuse_unsafe(settings: dict) -> None:
     if not settings.get("ALLOWED_HOSTS"):
         raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names PIE serves.")
     jwt_auth = settings["JWT_AUTH"]
+    # The system check pie.E001 says the same, but gunicorn does not run system checks.
+    if jwt_auth.get("JWT_DECODE_HANDLER") != "pie.apps.core.authentication.decode_jwt":
+        raise ImproperlyConfigured(
+            "JWT_AUTH.JWT_DECODE_HANDLER must be pie.apps.core.authentication.decode_jwt."
+        )
     issuers = jwt_auth.get("JWT_ISSUERS") or []
     if not isinstance(issuers, list) or not issuers:
         raise ImproperlyConfigured("JWT_AUTH.JWT_ISSUERS must list at least one issuer.")

@@ -14,9 +14,12 @@ import json
 
 import jwt
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from jwt.api_jwk import PyJWKSet
 from rest_framework import exceptions
+
+from pie.apps.core.api.exceptions import ServiceUnavailable
 
 SYMMETRIC_ALGORITHMS = frozenset({"HS256"})
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS512"})
@@ -158,7 +161,14 @@ class PieJwtAuthentication(JwtAuthentication):
 
     def authenticate_credentials(self, payload):
         lms_user_id = lms_user_id_from_payload(payload)
-        user = super().authenticate_credentials(payload)
+        try:
+            user = super().authenticate_credentials(payload)
+        except exceptions.AuthenticationFailed as error:
+            # edx-drf-extensions reports any failure to load the user as a 401; a database
+            # that cannot be reached is an outage (503, retry), not a bad token.
+            if isinstance(error.__cause__, (OperationalError, InterfaceError)):
+                raise ServiceUnavailable() from error
+            raise
         if user.lms_user_id is None:
             user.lms_user_id = lms_user_id
             user.save(update_fields=["lms_user_id"])

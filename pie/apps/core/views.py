@@ -3,6 +3,7 @@ import logging
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from edx_rest_framework_extensions.errors import error_type_uri
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +33,30 @@ def health(request):
     )
 
 
-def _error(status: int, detail: str):
+def _error(status: int, slug: str, title: str, detail: str):
     def view(request, exception=None):
-        return JsonResponse({"status": status, "detail": detail}, status=status)
+        body = {
+            "type": error_type_uri(slug),
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": request.path,
+        }
+        return JsonResponse(body, status=status)
 
     return view
 
 
-# Django's own error pages are HTML; PIE answers JSON everywhere.
-bad_request = _error(400, "Bad request.")
-permission_denied = _error(403, "You do not have permission to perform this action.")
-page_not_found = _error(404, "Not found.")
-server_error = _error(500, "An unexpected error occurred. Please try again later.")
+# Django's own error pages are HTML; PIE answers JSON everywhere, in the same ADR 0029
+# envelope as the API's errors.
+bad_request = _error(400, "malformed-request", "Bad Request", "Bad request.")
+permission_denied = _error(
+    403, "authz", "Permission Denied", "You do not have permission to perform this action."
+)
+page_not_found = _error(404, "not-found", "Not Found", "Not found.")
+server_error = _error(
+    500,
+    "internal",
+    "Internal Server Error",
+    "An unexpected error occurred. Please try again later.",
+)

@@ -1,6 +1,6 @@
 """
 Read rules for program intents. The selection rule ("most recent and certain") lives here
-and nowhere else: the API, the admin and any later caller use these functions.
+and nowhere else: the learner and service APIs, and any later caller, use these functions.
 """
 
 import datetime

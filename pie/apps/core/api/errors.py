@@ -8,13 +8,9 @@ from edx_rest_framework_extensions.errors import register_error_type
 from rest_framework import exceptions
 from rest_framework.views import exception_handler
 
+from pie.apps.core.api.exceptions import ServiceUnavailable
+
 log = logging.getLogger(__name__)
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = 503
-    default_detail = "The service is temporarily unavailable; try again shortly."
-    default_code = "service_unavailable"
 
 
 # The ADR 0029 catalog names only the common errors; without these entries a 400 for

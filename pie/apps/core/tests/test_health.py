@@ -27,9 +27,38 @@ def test_unknown_path_is_a_json_404(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert response.json()["status"] == 404
+    assert response.json()["title"] == "Not Found"
 
 
 def test_responses_carry_a_request_id_and_echo_a_well_formed_one(client):
     assert len(client.get("/health/")["X-Request-ID"]) == 32
     assert client.get("/health/", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
     assert client.get("/health/", HTTP_X_REQUEST_ID="bad id\n")["X-Request-ID"] != "bad id\n"
+
+
+def test_api_answers_503_json_when_the_database_is_down_during_authentication(client):
+    """The outage is reported as such (retryable), not as a bad token or an HTML 500."""
+    from pie.apps.core.dev_tokens import create_dev_token
+
+    token = create_dev_token(lms_user_id=5)
+    with mock.patch("django.db.backends.utils.CursorWrapper.execute", side_effect=OperationalError):
+        response = client.get(
+            "/api/v1/program_intents/most_recent_and_certain/", HTTP_AUTHORIZATION=f"JWT {token}"
+        )
+    assert response.status_code == 503
+    assert response.json()["title"] == "Service Unavailable"
+
+
+def test_api_answers_503_json_when_the_database_fails_inside_the_view(client):
+    from pie.apps.core.dev_tokens import create_dev_token
+
+    token = create_dev_token(lms_user_id=5)
+    url = "/api/v1/program_intents/most_recent_and_certain/"
+    assert client.get(url, HTTP_AUTHORIZATION=f"JWT {token}").status_code == 200
+    with mock.patch(
+        "pie.apps.intents.selectors.intents_most_recent_and_certain",
+        side_effect=OperationalError("server closed the connection"),
+    ):
+        response = client.get(url, HTTP_AUTHORIZATION=f"JWT {token}")
+    assert response.status_code == 503
+    assert response.json()["status"] == 503

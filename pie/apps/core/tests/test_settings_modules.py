@@ -189,6 +189,31 @@ def test_environment_overrides_the_configuration_file(tmp_path):
     ]
 
 
+def test_database_url_options_and_conn_max_age_all_apply_whichever_source_sets_them(tmp_path):
+    code = (
+        "from django.conf import settings; d = settings.DATABASES['default'];"
+        "print(d['HOST'], d['CONN_MAX_AGE'], d['OPTIONS']['sslmode'])"
+    )
+    # DATABASE_OPTIONS before DATABASE_URL in the file, and the URL overridden by env.
+    config = {
+        "DATABASE_OPTIONS": {"sslmode": "require"},
+        "DATABASE_URL": "postgres://pie@file.example.com/pie",
+        "CONN_MAX_AGE": 60,
+        **production_config(),
+    }
+    from_file = run_with_settings("production", code, config, tmp_path)
+    assert from_file.stdout.split() == ["file.example.com", "60", "require"], from_file.stderr
+    from_env = run_with_settings(
+        "production",
+        code,
+        config,
+        tmp_path,
+        DATABASE_URL="postgres://pie@env.example.com/pie",
+        CONN_MAX_AGE="5",
+    )
+    assert from_env.stdout.split() == ["env.example.com", "5", "require"], from_env.stderr
+
+
 def test_unreadable_or_invalid_configuration_file_is_one_clear_error(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("SECRET_KEY: [unclosed")
