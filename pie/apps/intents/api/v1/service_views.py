@@ -28,7 +28,7 @@ from pie.apps.intents.api.v1.serializers import (
     ProgramIntentSummarySerializer,
     RetireUserSerializer,
 )
-from pie.apps.intents.api.v1.views import ERROR_RESPONSES, record_intent
+from pie.apps.intents.api.v1.views import ERROR_RESPONSES, PAGE_NOT_FOUND, record_intent
 from pie.apps.intents.values import InvalidValue, parse_lms_user_id, parse_program_uuid
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class LearnerIntentsView(generics.ListAPIView):
         summary="A learner's intents",
         description="Full history, newest effective timestamp first, paginated.",
         parameters=[LMS_USER_ID_PARAMETER, IntentFilterSerializer],
-        responses={200: ProgramIntentSerializer(many=True), **SERVICE_ERRORS},
+        responses={200: ProgramIntentSerializer(many=True), **SERVICE_ERRORS, **PAGE_NOT_FOUND},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -18,6 +18,9 @@ ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorResponseSerializer, description="Invalid input."),
     401: OpenApiResponse(ErrorResponseSerializer, description="Missing or invalid JWT."),
 }
+PAGE_NOT_FOUND = {
+    404: OpenApiResponse(ErrorResponseSerializer, description="No such page (page, page_size)."),
+}
 
 
 def record_intent(*, lms_user_id: int, data) -> ProgramIntent:
@@ -68,7 +71,7 @@ class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
         parameters=[
             OpenApiParameter("program_uuid", str, description="Only this program's intents.")
         ],
-        responses={200: ProgramIntentSerializer(many=True), **ERROR_RESPONSES},
+        responses={200: ProgramIntentSerializer(many=True), **ERROR_RESPONSES, **PAGE_NOT_FOUND},
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
