@@ -1,4 +1,8 @@
+import re
+
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.staticfiles.views import serve as serve_static_file
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -16,6 +20,18 @@ urlpatterns = [
         r"^api-docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"
     ),
 ]
+
+if settings.PIE_SERVE_STATIC_FILES:
+    # `make serve`: gunicorn with DEBUG off and no web server in front, so the admin's CSS
+    # and JavaScript come from Django itself (slow, fine on a laptop). Production settings
+    # never set this: there a web server or CDN serves STATIC_ROOT at STATIC_URL.
+    urlpatterns += [
+        re_path(
+            rf"^{re.escape(settings.STATIC_URL.lstrip('/'))}(?P<path>.*)$",
+            serve_static_file,
+            {"insecure": True},
+        )
+    ]
 
 handler400 = "pie.apps.core.views.bad_request"
 handler403 = "pie.apps.core.views.permission_denied"

@@ -28,6 +28,9 @@ JWT_AUTH["JWT_AUTH_COOKIE_SECURE"] = False  # noqa: F405
 
 PIE_DEV_TOKENS_ENABLED = True
 
+# `make serve` runs gunicorn with DEBUG=false; the admin still gets its CSS and JavaScript.
+PIE_SERVE_STATIC_FILES = True
+
 # The development JWT secrets are short by design (devstack's is "lms-secret");
 # production.py refuses short secrets instead.
 warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)

@@ -11,7 +11,7 @@ from pie.settings.base import database_from_url
 SECRET_KEY = "pie-test-insecure-secret-key"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
-DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", "sqlite://:memory:"))}
+DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL") or "sqlite://:memory:")}
 
 JWT_AUTH["JWT_ISSUERS"] = [  # noqa: F405
     {

@@ -6,7 +6,9 @@ conforms to the schema, and every 4xx has a JSON body.
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -21,6 +23,20 @@ pytestmark = pytest.mark.django_db
 
 # Loaded when the module is collected: serving the schema touches no database.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_transactions_connection():
+    """
+    Django closes database connections when a WSGI request ends; the test client switches
+    that off so the test's transaction survives, and so must requests made through the WSGI
+    app directly (on PostgreSQL and MySQL the connection would really close).
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def jwt_header(**claims) -> dict:

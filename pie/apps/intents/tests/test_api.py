@@ -133,6 +133,13 @@ class TestRecordIntent:
         for known in ("BUNDLE_PURCHASE", "EARNED_PROGRAM_CERT", "ENROLLED_ALL_COURSES"):
             assert known in message
 
+    @pytest.mark.parametrize("code", ["BUNDLE_PURCHASÉ", "bundle_purchasé", "BUNDLE_PURCHASE😀"])
+    def test_reason_must_match_a_known_code_exactly_on_every_database(self, learner_client, code):
+        # MySQL/MariaDB collations are accent-insensitive; the reason must not be.
+        response = learner_client.post(LIST_URL, body(reason=code), format="json")
+        assert_error(response, 400, "reason")
+        assert ProgramIntent.objects.count() == 0
+
     @pytest.mark.parametrize(
         ("overrides", "field"),
         [

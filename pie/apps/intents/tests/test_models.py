@@ -24,6 +24,15 @@ def test_reason_codes_are_stored_upper_case():
     assert created.code == "REFERRAL_BONUS"
 
 
+def test_reason_description_keeps_every_unicode_character():
+    # Four-byte UTF-8 characters need utf8mb4 on MySQL/MariaDB (their "utf8" is three bytes).
+    description = "Diplôme 🎓 — 学位"
+    created = IntentReason.objects.create(
+        code="EMOJI", default_certainty="MAYBE", description=description
+    )
+    assert IntentReason.objects.get(pk=created.pk).description == description
+
+
 def test_database_refuses_an_identical_intent():
     intent = ProgramIntentFactory()
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -1,0 +1,94 @@
+"""
+Identical intents posted at the same instant, through the HTTP API with real JWTs.
+
+The database's unique constraint is what keeps one row, so these tests run only against a
+database server (PostgreSQL, MariaDB/MySQL): SQLite serializes writers and proves nothing.
+Each thread has its own Django database connection; the tests are transactional so that
+the threads see each other's commits.
+"""
+
+import datetime
+import threading
+
+import pytest
+from django.db import connection
+
+from pie.apps.intents.models import ProgramIntent
+from pie.apps.intents.tests.factories import reason
+
+pytestmark = [
+    pytest.mark.postgres_or_mysql,
+    pytest.mark.skipif(
+        connection.vendor == "sqlite", reason="needs a database server (set DATABASE_URL)"
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+LIST_URL = "/api/v1/program_intents/"
+LEARNER = 2002
+THREADS = 12
+T0 = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+def body(effective_timestamp: datetime.datetime) -> dict:
+    return {
+        "program_uuid": "3a0fd5a0-f5c0-4b1f-a3b8-f0f4c6a7e9d1",
+        "reason": "BUNDLE_PURCHASE",
+        "certainty": "CERTAIN_YES",
+        "effective_timestamp": effective_timestamp.isoformat(),
+    }
+
+
+def post_at_once(make_client, bodies: list[dict]) -> list:
+    """POST each body from its own thread, all released together; the responses, in order."""
+    barrier = threading.Barrier(len(bodies))
+    responses = [None] * len(bodies)
+    errors = []
+
+    def post(position: int) -> None:
+        try:
+            client = make_client(LEARNER)  # each thread its own client, same learner
+            barrier.wait(timeout=30)
+            responses[position] = client.post(LIST_URL, bodies[position], format="json")
+        except Exception as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+            barrier.abort()
+        finally:
+            connection.close()  # this thread's connection; teardown drops the test database
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert all(response is not None for response in responses)
+    return responses
+
+
+@pytest.fixture(autouse=True)
+def seeded_reason():
+    # A transactional test flushes the tables afterwards, seeded reasons included.
+    reason("BUNDLE_PURCHASE")
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_identical_posts_racing_store_one_row_one_201_and_400s(make_client, round_):
+    effective_timestamp = T0 + datetime.timedelta(microseconds=round_)
+    responses = post_at_once(make_client, [body(effective_timestamp)] * THREADS)
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] + [400] * (THREADS - 1), [r.content for r in responses]
+    for response in responses:
+        assert response["Content-Type"].startswith("application/json")
+        if response.status_code == 400:
+            assert "already recorded" in response.json()["detail"]
+    assert ProgramIntent.objects.filter(lms_user_id=LEARNER).count() == 1
+
+
+def test_distinct_posts_racing_are_all_stored(make_client):
+    bodies = [body(T0 + datetime.timedelta(seconds=n)) for n in range(THREADS)]
+    responses = post_at_once(make_client, bodies)
+
+    assert [response.status_code for response in responses] == [201] * THREADS
+    assert ProgramIntent.objects.filter(lms_user_id=LEARNER).count() == THREADS
