@@ -12,9 +12,11 @@ import csv
 import datetime
 import gzip
 import io
+import multiprocessing
+import os
 import queue
+import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -134,8 +136,7 @@ def open_intent_csv(source: str | io.IOBase) -> IntentCsv:
             return None
 
     def close() -> None:
-        if raw is not sys.stdin.buffer:
-            text.close()
+        text.close()
 
     return IntentCsv(
         rows=_rows(reader, positions),
@@ -164,7 +165,12 @@ def _open_binary(source) -> tuple:
     if not isinstance(source, str):
         return source, None
     if source == "-":
-        return sys.stdin.buffer, None
+        # A file of our own on a copy of the descriptor: the reading process (multiprocessing)
+        # closes sys.stdin as it starts.
+        try:
+            return os.fdopen(os.dup(sys.stdin.fileno()), "rb"), None
+        except (OSError, ValueError, io.UnsupportedOperation) as error:
+            raise IntentFileError(f"Cannot read standard input: {error}") from None
     path = Path(source)
     try:
         handle = path.open("rb")
@@ -206,9 +212,9 @@ class _RowParser:
     """
     Turns one CSV record into the column values of an INSERT, or raises InvalidValue.
 
-    It runs on the parsing thread, so it never touches the database: reasons are looked up
+    It runs in the reading process, so it never touches the database: reasons are looked up
     in a snapshot taken at the start, and a reason to be created is left as its code for
-    ``_ReasonResolver`` to replace on the main thread.
+    ``_ReasonResolver`` to replace in the importing process.
     """
 
     def __init__(self, *, known_reason_ids: dict[str, int], create_missing_reasons: bool):
@@ -282,7 +288,7 @@ class _RowParser:
 
 
 class _ReasonResolver:
-    """Creates the reasons a batch needs (--create-missing-reasons), on the main thread."""
+    """Creates the reasons a batch needs (--create-missing-reasons), in the importing process."""
 
     REASON_SLOT = 2
 
@@ -318,77 +324,96 @@ class _ReasonResolver:
 
 @dataclass
 class _Batch:
+    """Up to batch_size rows as read: the valid ones parsed, the invalid ones rejected."""
+
     rows: list[tuple] = field(default_factory=list)
     pending_reasons: set[str] = field(default_factory=set)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    rows_read: int = 0
 
 
 class _ParsedBatches:
     """
-    Reads and parses rows into batches on a background thread, so that parsing (Python)
-    overlaps the database's work on the previous batch (the drivers release the GIL while
-    the database runs). At most two batches wait in the queue: memory stays flat.
+    Reads and parses the CSV in a child process, so that parsing (Python, bound by one
+    core) runs while this process waits for the database to write the previous batch. The
+    child never touches the database; it hands over batches through a queue at most two
+    deep, so memory stays flat. Uses fork: the child inherits the open file (or stdin).
     """
 
-    _DONE = object()
+    _DONE = "done"
+    _QUEUE_DEPTH = 2
 
-    def __init__(self, *, rows, parser: _RowParser, batch_size: int, summary, on_rejected):
-        self._rows = rows
-        self._parser = parser
-        self._batch_size = batch_size
-        self._summary = summary
-        self._on_rejected = on_rejected
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, name="intent-csv-parser", daemon=True)
-        self._thread.start()
+    def __init__(self, *, rows, parser: _RowParser, batch_size: int):
+        context = multiprocessing.get_context("fork")
+        self._queue = context.Queue(maxsize=self._QUEUE_DEPTH)
+        self._stop = context.Event()
+        self._process = context.Process(
+            target=self._produce,
+            args=(rows, parser, batch_size),
+            name="intent-csv-parser",
+            daemon=True,
+        )
+        self._process.start()
 
     def __iter__(self) -> Iterator[_Batch]:
         while True:
-            item = self._queue.get()
-            if item is self._DONE:
+            try:
+                kind, payload = self._queue.get(timeout=1)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    raise IntentFileError("The CSV reader stopped unexpectedly.") from None
+                continue
+            if kind == self._DONE:
                 return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+            if kind == "error":
+                raise payload
+            yield payload
 
     def close(self) -> None:
-        """Stop the parser (after an interruption or error) and wait for it."""
+        """Stop the reader (after an interruption or error) and wait for it."""
         self._stop.set()
-        while self._thread.is_alive():
+        while self._process.is_alive():
             try:
                 self._queue.get(timeout=0.1)
             except queue.Empty:
                 pass
-        self._thread.join()
+        self._process.join()
+        self._queue.close()
 
-    def _produce(self) -> None:
-        summary, parse, batch = self._summary, self._parser.parse, _Batch()
+    def _produce(self, rows, parser: _RowParser, batch_size: int) -> None:
+        # Ctrl-C reaches the whole process group; the parent decides what happens.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            for line_number, values in self._rows:
-                summary.rows_read += 1
+            batch = _Batch()
+            for line_number, values in rows:
+                batch.rows_read += 1
                 try:
-                    row = parse(values)
+                    row = parser.parse(values)
                 except InvalidValue as error:
-                    summary.invalid += 1
-                    self._on_rejected(RejectedRow(line_number, str(error), values))
-                    continue
-                if type(row[_ReasonResolver.REASON_SLOT]) is str:
-                    batch.pending_reasons.add(row[_ReasonResolver.REASON_SLOT])
-                batch.rows.append(row)
-                if len(batch.rows) >= self._batch_size:
-                    if not self._put(batch):
+                    batch.rejected.append(RejectedRow(line_number, str(error), dict(values)))
+                else:
+                    if type(row[_ReasonResolver.REASON_SLOT]) is str:
+                        batch.pending_reasons.add(row[_ReasonResolver.REASON_SLOT])
+                    batch.rows.append(row)
+                if batch.rows_read >= batch_size:
+                    if not self._put("batch", batch):
                         return
                     batch = _Batch()
-            if batch.rows:
-                self._put(batch)
-            self._put(self._DONE)
-        except BaseException as error:  # noqa: BLE001  (handed to the main thread)
-            self._put(error)
+            if batch.rows_read:
+                self._put("batch", batch)
+            self._put(self._DONE, None)
+        except Exception as error:  # noqa: BLE001  (handed to the parent, which raises it)
+            if not isinstance(error, IntentFileError):
+                error = IntentFileError(f"Reading the CSV failed: {error!r}")
+            self._put("error", error)
+        finally:
+            self._queue.close()
+            self._queue.join_thread()
 
-    def _put(self, item) -> bool:
+    def _put(self, kind: str, payload) -> bool:
         while not self._stop.is_set():
             try:
-                self._queue.put(item, timeout=0.1)
+                self._queue.put((kind, payload), timeout=0.1)
                 return True
             except queue.Full:
                 continue
@@ -396,7 +421,18 @@ class _ParsedBatches:
 
 
 class _IntentWriter:
-    """Inserts a batch with one set-based statement; duplicates are skipped by the database."""
+    """
+    Inserts a batch with one set-based statement; the unique constraint skips duplicates.
+
+    - SQLite: one prepared ``INSERT ... ON CONFLICT DO NOTHING`` run over the batch
+      (executemany), SQLite's fastest bulk path.
+    - PostgreSQL: the batch is streamed with COPY into a temporary table, then one
+      ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` moves it; far faster than binding
+      tens of thousands of parameters.
+    - MySQL/MariaDB: multi-row ``INSERT IGNORE`` (what bulk_create(ignore_conflicts=True)
+      uses there). IGNORE would also skip rows breaking other constraints; every row is
+      validated first, so in practice only duplicate keys are skipped.
+    """
 
     COLUMNS = (
         "lms_user_id",
@@ -407,37 +443,58 @@ class _IntentWriter:
         "created",
         "modified",
     )
+    STAGING_TABLE = "pie_intent_import_batch"
 
     def __init__(self):
         meta = ProgramIntent._meta
         quote = connection.ops.quote_name
-        table = quote(meta.db_table)
-        columns = ", ".join(quote(meta.get_field(name).column) for name in self.COLUMNS)
+        self.table = quote(meta.db_table)
+        self.columns = ", ".join(quote(meta.get_field(name).column) for name in self.COLUMNS)
         self.row_placeholder = "(" + ", ".join(["%s"] * len(self.COLUMNS)) + ")"
         self.vendor = connection.vendor
-        if self.vendor == "mysql":
-            # What bulk_create(ignore_conflicts=True) uses on MySQL; rows are validated
-            # first, so only duplicate keys are ignored in practice.
-            self.prefix = f"INSERT IGNORE INTO {table} ({columns}) VALUES "
-            self.suffix = ""
-        else:
-            self.prefix = f"INSERT INTO {table} ({columns}) VALUES "
-            self.suffix = " ON CONFLICT DO NOTHING"
         self.rows_per_statement = _MAX_STATEMENT_PARAMETERS // len(self.COLUMNS)
 
     def write(self, rows: list[tuple]) -> int:
-        """Insert the rows; return how many were new."""
-        inserted = 0
+        """Insert the rows (inside the caller's transaction); return how many were new."""
         with connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                return self._copy_then_insert(cursor, rows)
             if self.vendor == "sqlite":
-                # One prepared statement run over the batch: SQLite's fastest bulk path.
-                cursor.executemany(self.prefix + self.row_placeholder + self.suffix, rows)
+                cursor.executemany(
+                    f"INSERT INTO {self.table} ({self.columns}) VALUES {self.row_placeholder} "
+                    "ON CONFLICT DO NOTHING",
+                    rows,
+                )
                 return cursor.rowcount
+            inserted = 0
             for start in range(0, len(rows), self.rows_per_statement):
                 chunk = rows[start : start + self.rows_per_statement]
-                sql = self.prefix + ", ".join([self.row_placeholder] * len(chunk)) + self.suffix
-                cursor.execute(sql, [value for row in chunk for value in row])
+                placeholders = ", ".join([self.row_placeholder] * len(chunk))
+                cursor.execute(
+                    f"INSERT IGNORE INTO {self.table} ({self.columns}) VALUES {placeholders}",
+                    [value for row in chunk for value in row],
+                )
                 inserted += cursor.rowcount
+            return inserted
+
+    def _copy_then_insert(self, cursor, rows: list[tuple]) -> int:
+        staging = self.STAGING_TABLE
+        # Temporary: private to this connection; emptied at each commit.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ("
+            "lms_user_id integer, program_uuid uuid, reason_id bigint, certainty varchar(16), "
+            "effective_timestamp timestamptz, created timestamptz, modified timestamptz"
+            ") ON COMMIT DELETE ROWS"
+        )
+        with cursor.cursor.copy(f"COPY {staging} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {self.table} ({self.columns}) SELECT * FROM {staging} "
+            "ON CONFLICT DO NOTHING"
+        )
+        inserted = cursor.rowcount
+        cursor.execute(f"TRUNCATE {staging}")
         return inserted
 
 
@@ -506,13 +563,15 @@ def _import(
         known_reason_ids=dict(IntentReason.objects.values_list("code", "id")),
         create_missing_reasons=create_missing_reasons,
     )
-    batches = _ParsedBatches(
-        rows=rows, parser=parser, batch_size=batch_size, summary=summary, on_rejected=on_rejected
-    )
+    batches = _ParsedBatches(rows=rows, parser=parser, batch_size=batch_size)
     try:
         for batch in batches:
+            summary.rows_read += batch.rows_read
+            summary.invalid += len(batch.rejected)
+            for rejected in batch.rejected:
+                on_rejected(rejected)
             rows_to_write = reasons.resolve(batch)
-            if not dry_run and keep_writing(summary):
+            if rows_to_write and not dry_run and keep_writing(summary):
                 with transaction.atomic():
                     inserted = writer.write(rows_to_write)
                 summary.inserted += inserted

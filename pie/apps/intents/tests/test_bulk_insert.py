@@ -4,6 +4,7 @@ import datetime
 import gzip
 import io
 import sys
+import tempfile
 import uuid
 from unittest import mock
 
@@ -34,8 +35,10 @@ def run(*args, stdin: bytes | None = None):
     """Run the command; return (stdout, stderr, error or None)."""
     out, err = io.StringIO(), io.StringIO()
     error = None
-    patch = mock.patch.object(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin or b"")))
-    with patch:
+    stdin_file = tempfile.TemporaryFile()
+    stdin_file.write(stdin or b"")
+    stdin_file.seek(0)
+    with stdin_file, mock.patch.object(sys, "stdin", io.TextIOWrapper(stdin_file)):
         try:
             call_command("bulk_insert_intents", *args, stdout=out, stderr=err)
         except CommandError as raised:
