@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from pie.apps.intents.models import IntentReason, ProgramIntent
@@ -456,6 +456,9 @@ class _IntentWriter:
 
     def write(self, rows: list[tuple]) -> int:
         """Insert the rows (inside the caller's transaction); return how many were new."""
+        # In unique-key order (the tuples start with the key's columns), so that imports
+        # running at once take their row locks in the same order and cannot deadlock.
+        rows = sorted(rows)
         with connection.cursor() as cursor:
             if self.vendor == "postgresql":
                 return self._copy_then_insert(cursor, rows)
@@ -491,11 +494,40 @@ class _IntentWriter:
                 copy.write_row(row)
         cursor.execute(
             f"INSERT INTO {self.table} ({self.columns}) SELECT * FROM {staging} "
-            "ON CONFLICT DO NOTHING"
+            "ORDER BY 1, 2, 3, 4, 5 ON CONFLICT DO NOTHING"
         )
         inserted = cursor.rowcount
         cursor.execute(f"TRUNCATE {staging}")
         return inserted
+
+
+DEADLOCK_RETRIES = 3
+
+
+def _write_batch(writer: _IntentWriter, rows: list[tuple]) -> int:
+    """
+    Write one batch in its own transaction. Should the database still pick it as a deadlock
+    victim (another writer locking in another order), the whole batch is retried: nothing
+    of it was kept. Inside --strict's single transaction nothing can be retried.
+    """
+    for attempt in range(1, DEADLOCK_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                return writer.write(rows)
+        except OperationalError as error:
+            if connection.in_atomic_block or attempt == DEADLOCK_RETRIES:
+                raise
+            if not _is_deadlock(error):
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _is_deadlock(error: OperationalError) -> bool:
+    cause = error.__cause__
+    code = getattr(cause, "sqlstate", None) or (getattr(cause, "args", None) or [None])[0]
+    # PostgreSQL: SQLSTATE 40P01; MySQL/MariaDB: errors 1213 (deadlock), 1205 (lock timeout).
+    return code in ("40P01", 1213, 1205)
 
 
 def intents_import(
@@ -572,8 +604,7 @@ def _import(
                 on_rejected(rejected)
             rows_to_write = reasons.resolve(batch)
             if rows_to_write and not dry_run and keep_writing(summary):
-                with transaction.atomic():
-                    inserted = writer.write(rows_to_write)
+                inserted = _write_batch(writer, rows_to_write)
                 summary.inserted += inserted
                 summary.duplicates += len(rows_to_write) - inserted
             summary.elapsed_seconds = time.monotonic() - started

@@ -92,3 +92,54 @@ def test_distinct_posts_racing_are_all_stored(make_client):
 
     assert [response.status_code for response in responses] == [201] * THREADS
     assert ProgramIntent.objects.filter(lms_user_id=LEARNER).count() == THREADS
+
+
+def test_overlapping_imports_running_at_once_store_each_intent_once():
+    """Two bulk imports whose files share half their rows, racing batch by batch."""
+    import random
+    import uuid
+
+    from pie.apps.intents.importing import intents_import
+
+    reason("BUNDLE_PURCHASE")
+
+    def rows(first: int, last: int) -> list:
+        return [
+            (
+                n,
+                {
+                    "program_uuid": str(uuid.UUID(int=n % 7 + 1)),
+                    "user_id": str(n % 500 + 1),
+                    "intent_reason": "BUNDLE_PURCHASE",
+                    "intent_certainty": "MAYBE",
+                    "effective_time": (T0 + datetime.timedelta(seconds=n)).isoformat(),
+                },
+            )
+            for n in range(first, last)
+        ]
+
+    # Shuffled: each batch touches keys all over the other file's range.
+    files = [rows(0, 3000), rows(1500, 4500)]
+    for seed, file in enumerate(files):
+        random.Random(seed).shuffle(file)
+    summaries, errors = [None, None], []
+    barrier = threading.Barrier(2)
+
+    def run(position: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            summaries[position] = intents_import(rows=files[position], batch_size=100)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert ProgramIntent.objects.count() == 4500
+    assert sum(summary.inserted for summary in summaries) == 4500
+    assert sum(summary.duplicates for summary in summaries) == 1500
