@@ -1,11 +1,11 @@
 """
 Bulk import of historical intents from CSV (``manage.py bulk_insert_intents``).
 
-The file is streamed: rows are parsed and validated one by one with the same parsers as the
-API (intents.values), gathered into batches, and each batch is written by one set-based
-INSERT that lets the database's unique constraint drop duplicates. Each batch commits on its
-own, so an interrupted import loses at most the batch in flight and a re-run of the same
-file completes it without duplicates.
+The file is streamed: a forked reader process parses and validates rows one by one with the
+same parsers as the API (intents.values) and hands them over in batches; this process writes
+each batch with one set-based INSERT that lets the database's unique constraint drop
+duplicates. Each batch commits on its own, so an interrupted import loses at most the batch
+in flight and a re-run of the same file completes it without duplicates.
 """
 
 import csv
@@ -113,20 +113,10 @@ def open_intent_csv(source: str | io.IOBase) -> IntentCsv:
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text)
     try:
-        header = next(reader)
-    except StopIteration:
-        raise IntentFileError("The file is empty: a header row is required.") from None
-    except (OSError, EOFError, csv.Error) as error:
-        raise IntentFileError(f"The file cannot be read as CSV: {error}") from None
-    columns = [name.strip().strip('"').strip().lower() for name in header]
-    if any("\x00" in name or _has_undecodable(name) for name in columns):
-        raise IntentFileError("The file is not UTF-8 CSV text (its header is binary).")
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    if missing:
-        raise IntentFileError(
-            f"Missing required column(s): {', '.join(missing)}. "
-            f"Found: {', '.join(columns) or 'none'}. Required: {', '.join(REQUIRED_COLUMNS)}."
-        )
+        columns = _read_header(reader)
+    except IntentFileError:
+        text.close()
+        raise
     positions = {name: columns.index(name) for name in REQUIRED_COLUMNS}
 
     def position() -> int | None:
@@ -145,6 +135,26 @@ def open_intent_csv(source: str | io.IOBase) -> IntentCsv:
         position=position,
         close=close,
     )
+
+
+def _read_header(reader) -> list[str]:
+    """The header's column names, normalized; the required ones must all be there."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise IntentFileError("The file is empty: a header row is required.") from None
+    except (OSError, EOFError, csv.Error) as error:
+        raise IntentFileError(f"The file cannot be read as CSV: {error}") from None
+    columns = [name.strip().strip('"').strip().lower() for name in header]
+    if any("\x00" in name or _has_undecodable(name) for name in columns):
+        raise IntentFileError("The file is not UTF-8 CSV text (its header is binary).")
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise IntentFileError(
+            f"Missing required column(s): {', '.join(missing)}. "
+            f"Found: {', '.join(columns) or 'none'}. Required: {', '.join(REQUIRED_COLUMNS)}."
+        )
+    return columns
 
 
 def _db_timestamp_adapter() -> Callable[[datetime.datetime], object]:

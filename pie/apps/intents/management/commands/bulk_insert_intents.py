@@ -81,7 +81,11 @@ class Command(BaseCommand):
         except IntentFileError as error:
             raise CommandError(f"{source}: {error}") from None
 
-        rejections = _Rejections(self.stderr, options["errors"], intent_csv.columns)
+        try:
+            rejections = _Rejections(self.stderr, options["errors"])
+        except CommandError:
+            intent_csv.close()
+            raise
         progress = _Progress(self.stdout, intent_csv, quiet=options["quiet"])
         try:
             summary = intents_import(
@@ -145,7 +149,7 @@ def _summary_line(summary: ImportSummary) -> str:
 class _Rejections:
     """Reports each rejected row: to --errors FILE if given, else every one to stderr."""
 
-    def __init__(self, stderr, path: str | None, columns: list[str]):
+    def __init__(self, stderr, path: str | None):
         self.stderr = stderr
         self.count = 0
         self.file = None
