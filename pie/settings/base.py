@@ -27,6 +27,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "pie.apps.core",
     "pie.apps.intents",
+    # The Open edX event bus: openedx_events provides the signals and `consume_events`;
+    # edx_event_bus_redis adds `produce_event` (its consumer is named by EVENT_BUS_CONSUMER).
+    "openedx_events",
+    "edx_event_bus_redis",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +215,16 @@ RETIREMENT_SERVICE_WORKER_USERNAME = "retirement_service_worker"
 # edx-django-utils' monitoring: no New Relic or Datadog agent unless an operator adds one.
 OPENEDX_TELEMETRY: list[str] = []
 
+# The Open edX event bus (docs/event_bus.rst): `./manage.py consume_events` reads program
+# certificate events from Redis Streams. Nothing else in PIE needs Redis. The producer is
+# only used by tests and bench/event_consumer_benchmark.py: PIE publishes no events.
+EVENT_BUS_CONSUMER = "edx_event_bus_redis.RedisEventConsumer"
+EVENT_BUS_PRODUCER = "edx_event_bus_redis.create_producer"
+# e.g. redis://:PASSWORD@redis.example.com:6379/0 (rediss:// for TLS). None: no consumer.
+EVENT_BUS_REDIS_CONNECTION_URL = os.environ.get("EVENT_BUS_REDIS_CONNECTION_URL") or None
+# Streams are named "<prefix>-<topic>", so environments can share one Redis.
+EVENT_BUS_TOPIC_PREFIX = os.environ.get("EVENT_BUS_TOPIC_PREFIX", "")
+
 # create_dev_token signs tokens with the first issuer's secret; only development settings
 # turn it on.
 PIE_DEV_TOKENS_ENABLED = False
@@ -218,7 +232,10 @@ PIE_DEV_TOKENS_ENABLED = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "pie.apps.core.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "pie.apps.core.logging.RequestIdFilter"},
+        "event_bus_personal_data": {"()": "pie.apps.core.logging.EventBusPersonalDataFilter"},
+    },
     "formatters": {
         "standard": {
             "format": "%(asctime)s %(levelname)s %(process)d [%(name)s] "
@@ -238,5 +255,8 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         # At INFO it logs the email copied from each new token: PII that PIE does not log.
         "edx_rest_framework_extensions.auth.jwt.authentication": {"level": "WARNING"},
+        # Their error lines quote whole events, with the learner's email: see the filter.
+        "edx_event_bus_redis.internal.consumer": {"filters": ["event_bus_personal_data"]},
+        "edx_event_bus_redis.internal.producer": {"filters": ["event_bus_personal_data"]},
     },
 }

@@ -28,6 +28,13 @@ JWT_AUTH["JWT_AUTH_COOKIE_SECURE"] = False  # noqa: F405
 
 PIE_DEV_TOKENS_ENABLED = True
 
+# A Redis on this machine for `./manage.py consume_events` (devstack's credentials publishes
+# with the prefix "dev"). `make run` and `make test` do not need it.
+EVENT_BUS_REDIS_CONNECTION_URL = (
+    os.environ.get("EVENT_BUS_REDIS_CONNECTION_URL") or "redis://localhost:6379/"
+)
+EVENT_BUS_TOPIC_PREFIX = os.environ.get("EVENT_BUS_TOPIC_PREFIX", "dev")
+
 # `make serve` runs gunicorn with DEBUG=false; the admin still gets its CSS and JavaScript.
 PIE_SERVE_STATIC_FILES = True
 

@@ -27,6 +27,9 @@ OPERATOR_SETTINGS = {
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
     "DATABASE_URL",
     "DEBUG",
+    "EVENT_BUS_REDIS_CONNECTION_URL",
+    "EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT",
+    "EVENT_BUS_TOPIC_PREFIX",
     "LANGUAGE_CODE",
     "LOG_LEVEL",
     "PIE_SERVICE_WORKER_USERNAMES",
@@ -107,6 +110,10 @@ def _env_overrides() -> dict:
     """Environment variables win over the YAML file (handy for containers and secrets)."""
     config = {}
     for name in ("SECRET_KEY", "DATABASE_URL", "LOG_LEVEL", "STATIC_ROOT"):
+        if os.environ.get(name):
+            config[name] = os.environ[name]
+    # The event bus consumer's Redis (its URL may hold a password) and stream prefix.
+    for name in ("EVENT_BUS_REDIS_CONNECTION_URL", "EVENT_BUS_TOPIC_PREFIX"):
         if os.environ.get(name):
             config[name] = os.environ[name]
     if os.environ.get("CONN_MAX_AGE"):

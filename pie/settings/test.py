@@ -23,6 +23,13 @@ JWT_AUTH["JWT_ISSUERS"] = [  # noqa: F405
 
 PIE_DEV_TOKENS_ENABLED = True
 
+# Only the event bus round-trip test talks to Redis, and it skips when Redis is unreachable
+# (unless PIE_REQUIRE_REDIS=1). Each run uses its own topic prefix.
+EVENT_BUS_REDIS_CONNECTION_URL = (
+    os.environ.get("EVENT_BUS_REDIS_CONNECTION_URL") or "redis://127.0.0.1:6379/"
+)
+EVENT_BUS_TOPIC_PREFIX = "test"
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # The development JWT secrets are short by design (devstack's is "lms-secret");

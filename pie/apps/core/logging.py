@@ -1,8 +1,12 @@
-"""Request ids on log lines: the middleware sets one per request, this filter stamps it."""
+"""
+Request ids on log lines: the middleware sets one per request, this filter stamps it. And a
+filter that keeps learners' personal data out of the event bus library's error lines.
+"""
 
 import contextvars
 import json
 import logging
+import re
 
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
     "current_request_id", default="-"
@@ -30,3 +34,23 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+class EventBusPersonalDataFilter(logging.Filter):
+    """
+    Withholds the event data from edx-event-bus-redis's error lines. When an event fails, the
+    library logs the whole message (or the producer's context), and program certificate events
+    carry the learner's username, email and name. The event id and stream ids stay: the
+    library's preceding "Message received" line has them, for a replay.
+    """
+
+    _CONSUMER_DETAILS = re.compile(r" -- event details: .*", re.DOTALL)
+    _PRODUCER_DATA = re.compile(r" event_data=.*? event_metadata=", re.DOTALL)
+
+    def filter(self, record):
+        message = record.getMessage()
+        redacted = self._CONSUMER_DETAILS.sub(" -- event details withheld (personal data)", message)
+        redacted = self._PRODUCER_DATA.sub(" event_data=<withheld> event_metadata=", redacted)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True

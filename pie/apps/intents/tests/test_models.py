@@ -16,6 +16,8 @@ def test_data_migration_seeds_the_known_reasons_with_their_usual_certainty():
         "BUNDLE_PURCHASE": Certainty.CERTAIN_YES,
         "ENROLLED_ALL_COURSES": Certainty.MAYBE,
         "EARNED_PROGRAM_CERT": Certainty.CERTAIN_YES,
+        # 0003, for the event bus: see docs/decisions/0005-program-certificate-revoked.rst.
+        "CERTIFICATE_REVOKED": Certainty.CERTAIN_NO,
     }
 
 

@@ -1,0 +1,119 @@
+"""
+Receivers for the Open edX events PIE learns intents from (``openedx_events``).
+
+openedx/credentials emits PROGRAM_CERTIFICATE_AWARDED and PROGRAM_CERTIFICATE_REVOKED on the
+event bus; ``./manage.py consume_events`` turns each message back into the signal, and the
+receivers below record an intent through ``services.intent_create``, the same service as the
+API. See docs/event_bus.rst and docs/decisions/0005-program-certificate-revoked.rst.
+
+Delivery is at least once. The intent's effective timestamp is the event's ``metadata.time``,
+so a redelivered event describes the very same intent, which the service refuses as a
+duplicate: redelivery stores nothing new. An event that cannot become an intent (no user id,
+a malformed program UUID or time) is logged, with its event id and never the learner's
+personal data, and skipped: it never raises into the consumer. Database errors do raise, so
+that the consumer logs and counts them like any other failure.
+"""
+
+import logging
+
+from django.dispatch import receiver
+from openedx_events.learning.signals import (
+    PROGRAM_CERTIFICATE_AWARDED,
+    PROGRAM_CERTIFICATE_REVOKED,
+)
+
+from pie.apps.intents import services
+from pie.apps.intents.exceptions import DuplicateIntentError, IntentError
+from pie.apps.intents.models import Certainty
+from pie.apps.intents.values import (
+    InvalidValue,
+    parse_effective_timestamp,
+    parse_lms_user_id,
+    parse_program_uuid,
+)
+
+logger = logging.getLogger(__name__)
+
+# What each event means as an intent: (reason code, certainty).
+AWARDED_INTENT = ("EARNED_PROGRAM_CERT", Certainty.CERTAIN_YES)
+# A newer certain intent is the only way to withdraw a certain one (ADR 0002), so a
+# revocation is CERTAIN_NO; see docs/decisions/0005-program-certificate-revoked.rst.
+REVOKED_INTENT = ("CERTIFICATE_REVOKED", Certainty.CERTAIN_NO)
+
+
+@receiver(PROGRAM_CERTIFICATE_AWARDED, dispatch_uid="pie.intents.program_certificate_awarded")
+def program_certificate_awarded(sender, program_certificate=None, metadata=None, **kwargs):
+    """A learner earned a program certificate: they will complete it (CERTAIN_YES)."""
+    _record_intent(program_certificate, metadata, *AWARDED_INTENT)
+
+
+@receiver(PROGRAM_CERTIFICATE_REVOKED, dispatch_uid="pie.intents.program_certificate_revoked")
+def program_certificate_revoked(sender, program_certificate=None, metadata=None, **kwargs):
+    """A learner's program certificate was revoked: withdraw the award's certainty."""
+    _record_intent(program_certificate, metadata, *REVOKED_INTENT)
+
+
+def _record_intent(program_certificate, metadata, reason: str, certainty: str) -> None:
+    event_id = getattr(metadata, "id", None)
+    event_type = getattr(metadata, "event_type", None)
+    try:
+        user_id = program_certificate.user.id
+    except AttributeError:
+        user_id = None
+    if user_id is None:
+        logger.warning("Skipped event %s (%s): it has no LMS user id.", event_id, event_type)
+        return
+    field = "user.id"
+    try:
+        lms_user_id = parse_lms_user_id(user_id)
+        field = "program.uuid"
+        program_uuid = parse_program_uuid(program_certificate.program.uuid)
+        field = "metadata.time"
+        effective_timestamp = parse_effective_timestamp(metadata.time)
+    except (InvalidValue, AttributeError, TypeError, ValueError) as error:
+        # Names the field, not its value: event data can carry personal data.
+        logger.warning(
+            "Skipped event %s (%s): malformed %s: %s",
+            event_id,
+            event_type,
+            field,
+            _error_kind(error),
+        )
+        return
+    try:
+        intent = services.intent_create(
+            lms_user_id=lms_user_id,
+            program_uuid=program_uuid,
+            reason=reason,
+            certainty=certainty,
+            effective_timestamp=effective_timestamp,
+        )
+    except DuplicateIntentError:
+        logger.info(
+            "Event %s (%s) is already recorded (redelivery): learner %s, program %s.",
+            event_id,
+            event_type,
+            lms_user_id,
+            program_uuid,
+        )
+        return
+    except IntentError as error:
+        # e.g. the reason was removed in the admin: every such event fails the same way.
+        logger.error("Event %s (%s) could not be recorded: %s", event_id, event_type, error)
+        return
+    logger.info(
+        "Event %s (%s): recorded intent %s (%s %s) for learner %s, program %s.",
+        event_id,
+        event_type,
+        intent.pk,
+        reason,
+        certainty,
+        lms_user_id,
+        program_uuid,
+    )
+
+
+def _error_kind(error: Exception) -> str:
+    if isinstance(error, InvalidValue):
+        return str(error)
+    return type(error).__name__
