@@ -9,12 +9,14 @@ unset it accepts any HS256 signature. PIE therefore installs ``decode_jwt`` belo
 See docs/decisions/0003-jwt-verification.rst.
 """
 
+import contextvars
 import functools
 import json
 
 import jwt
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.core.signals import request_finished, request_started
+from django.db import DatabaseError, DataError, IntegrityError
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from jwt.api_jwk import PyJWKSet
 from rest_framework import exceptions
@@ -82,6 +84,28 @@ def _check_version(payload: dict) -> None:
         raise jwt.InvalidTokenError(f"JWT version {version} is not supported.")
 
 
+# Tokens verified during the current request. edx-drf-extensions decodes the request's token
+# a second time, in the NotJwtRestrictedApplication permission that its
+# EnsureJWTAuthSettingsMiddleware adds to every JWT view; that decode reuses the first's result.
+# The cache exists only between Django's request_started and request_finished signals, so a
+# result never outlives its request (outside requests every call verifies the token).
+_verified_in_request: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "pie_verified_jwts", default=None
+)
+
+
+def _start_request_cache(**kwargs) -> None:
+    _verified_in_request.set({})
+
+
+def _end_request_cache(**kwargs) -> None:
+    _verified_in_request.set(None)
+
+
+request_started.connect(_start_request_cache, dispatch_uid="pie.jwt.request_started")
+request_finished.connect(_end_request_cache, dispatch_uid="pie.jwt.request_finished")
+
+
 def decode_jwt(token: str) -> dict:
     """
     Verify and decode a JWT; raise a ``jwt.InvalidTokenError`` subclass when it is not valid.
@@ -91,6 +115,15 @@ def decode_jwt(token: str) -> dict:
     at all a token is refused. Expiry, issued-at, issuer and audience are always required
     and verified. The result carries the defaults edx-drf-extensions' decoder adds.
     """
+    verified = _verified_in_request.get()
+    if verified is None:
+        return _verify_and_decode(token)
+    if token not in verified:
+        verified[token] = _verify_and_decode(token)
+    return dict(verified[token])
+
+
+def _verify_and_decode(token: str) -> dict:
     if len(token) > MAX_TOKEN_LENGTH:
         raise jwt.DecodeError(f"The token is longer than {MAX_TOKEN_LENGTH} characters.")
     try:
@@ -165,8 +198,13 @@ class PieJwtAuthentication(JwtAuthentication):
             user = super().authenticate_credentials(payload)
         except exceptions.AuthenticationFailed as error:
             # edx-drf-extensions reports any failure to load the user as a 401; a database
-            # that cannot be reached is an outage (503, retry), not a bad token.
-            if isinstance(error.__cause__, (OperationalError, InterfaceError)):
+            # that cannot be reached or read (down, refusing connections, its file unusable)
+            # is an outage (503, retry), not a bad token. A value the database refuses
+            # (DataError) or a conflicting row (IntegrityError) comes from the token: 401.
+            cause = error.__cause__
+            if isinstance(cause, DatabaseError) and not isinstance(
+                cause, (DataError, IntegrityError)
+            ):
                 raise ServiceUnavailable() from error
             raise
         if user.lms_user_id is None:

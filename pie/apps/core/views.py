@@ -5,6 +5,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from edx_rest_framework_extensions.errors import error_type_uri
 
+from pie.apps.core.models import User
+
 log = logging.getLogger(__name__)
 
 OK = "OK"
@@ -17,11 +19,16 @@ def health(request):
     Liveness and database reachability, in the shape Open edX IDAs use:
     ``{"overall_status": "OK", "detailed_status": {"database_status": "OK"}}``; 503 when the
     database cannot be queried.
+
+    The check reads one of PIE's tables rather than ``SELECT 1``: that fails too when the
+    database is there but is not PIE's, e.g. the empty database SQLite creates in place of a
+    missing file.
     """
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+            table = connection.ops.quote_name(User._meta.db_table)
+            cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")
+            cursor.fetchall()
         database_status = OK
     except DatabaseError as error:
         log.error("Health check: database unavailable (%s)", error.__class__.__name__)

@@ -217,3 +217,43 @@ def test_system_check_refuses_another_decode_handler_and_no_issuer():
 def test_system_check_refuses_an_unparseable_jwk_set(settings):
     settings.JWT_AUTH = {**settings.JWT_AUTH, "JWT_PUBLIC_SIGNING_JWK_SET": "{not json"}
     assert "pie.E004" in {message.id for message in run_checks(tags=["security"])}
+
+
+def test_token_without_a_user_id_claim_is_401(client):
+    payload = dev_token_payload(lms_user_id=77)
+    del payload["user_id"]
+    assert get(client, sign_dev_token(payload)).status_code == 401
+    assert not User.objects.exists()
+
+
+def test_rs256_header_with_an_hmac_signature_from_the_issuer_secret_is_401(
+    client, settings, jwk_settings
+):
+    """HS/RS confusion the other way: the header says RS256, the signature is HMAC."""
+    import hashlib
+    import hmac
+
+    header = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(dev_token_payload(lms_user_id=77)).encode())
+    secret = settings.JWT_AUTH["JWT_ISSUERS"][0]["SECRET_KEY"].encode()
+    signature = hmac.new(secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    assert get(client, f"{header}.{body}.{b64(signature)}").status_code == 401
+
+
+def test_token_is_verified_once_per_request_and_again_on_the_next(client, settings):
+    """edx-drf-extensions decodes the token twice per request; PIE verifies it once."""
+    from unittest import mock
+
+    from pie.apps.core import authentication
+
+    token = sign_dev_token(dev_token_payload(lms_user_id=77))
+    with mock.patch.object(
+        authentication, "_verify_and_decode", wraps=authentication._verify_and_decode
+    ) as verify:
+        assert get(client, token).status_code == 200
+        assert verify.call_count == 1
+        # The LMS rotates its secret: the same token is refused on the very next request.
+        issuer = {**settings.JWT_AUTH["JWT_ISSUERS"][0], "SECRET_KEY": "a-rotated-secret"}
+        settings.JWT_AUTH = {**settings.JWT_AUTH, "JWT_ISSUERS": [issuer]}
+        assert get(client, token).status_code == 401
+        assert verify.call_count == 2

@@ -1,7 +1,7 @@
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import DatabaseError, DataError, OperationalError, ProgrammingError
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +47,28 @@ def test_api_answers_503_json_when_the_database_is_down_during_authentication(cl
         )
     assert response.status_code == 503
     assert response.json()["title"] == "Service Unavailable"
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        pytest.param(DatabaseError("file is not a database"), 503, id="unreadable-database"),
+        pytest.param(ProgrammingError("no such table: core_user"), 503, id="schema-missing"),
+        pytest.param(DataError("value too long"), 401, id="value-from-the-token-refused"),
+    ],
+)
+def test_database_errors_while_authenticating_are_503_unless_the_token_caused_them(
+    client, error, status
+):
+    from pie.apps.core.dev_tokens import create_dev_token
+
+    token = create_dev_token(lms_user_id=5)
+    with mock.patch("django.db.backends.utils.CursorWrapper.execute", side_effect=error):
+        response = client.get(
+            "/api/v1/program_intents/most_recent_and_certain/", HTTP_AUTHORIZATION=f"JWT {token}"
+        )
+    assert response.status_code == status
+    assert response.json()["status"] == status
 
 
 def test_api_answers_503_json_when_the_database_fails_inside_the_view(client):

@@ -134,6 +134,21 @@ def test_other_learners_intents_never_count():
     assert selected() == [mine]
 
 
+def test_each_call_selects_for_its_own_learner():
+    """The ranking SQL is compiled once and reused: each call binds its own learner."""
+    mine = intent(Certainty.CERTAIN_YES, 1)
+    theirs = intent(Certainty.CERTAIN_NO, 2, learner=LEARNER + 1)
+    assert selected() == [mine]
+    assert selected(LEARNER + 1) == [theirs]
+    assert selected() == [mine]
+
+
+@pytest.mark.parametrize("learner", [None, 0, -1, 2**63, 2**70])
+def test_learner_ids_no_intent_can_have_select_nothing(learner):
+    intent(Certainty.CERTAIN_YES, 1)
+    assert selected(learner) == []
+
+
 def test_selection_is_one_query(django_assert_num_queries):
     for n in range(20):
         intent(Certainty.MAYBE if n % 2 else Certainty.CERTAIN_YES, n, program=uuid.UUID(int=n % 5))
