@@ -105,6 +105,21 @@ def fresh_sqlite(directory: Path, template: Path) -> str:
 
 
 def sqlite_floor(path: Path, template: Path, directory: Path) -> float:
+    """
+    The floor, measured in a process of its own: this one must stay small, or every import
+    it starts would inherit its memory between fork and exec, and the peak RSS it reports
+    (ru_maxrss) would be this script's, not the import's.
+    """
+    result = subprocess.run(
+        [PYTHON, __file__, "--floor", str(path), str(template), str(directory)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(result.stdout)
+
+
+def measure_floor(path: Path, template: Path, directory: Path) -> float:
     """rows/s of sqlite3.executemany of the already-converted rows, same schema and pragmas."""
     target = directory / "floor.sqlite3"
     for suffix in ("", "-wal", "-shm"):
@@ -159,6 +174,9 @@ def postgres_url_reachable(url: str) -> bool:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--floor"]:
+        print(measure_floor(*(Path(argument) for argument in sys.argv[2:5])))
+        return
     parser = argparse.ArgumentParser(description="bulk_insert_intents benchmark")
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=3, help="runs per size (medians reported)")
