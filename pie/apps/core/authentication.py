@@ -129,8 +129,6 @@ def _verify_and_decode(token: str) -> dict:
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
         unverified = jwt.decode(token, options={"verify_signature": False})
-    except jwt.InvalidTokenError:
-        raise
     except (ValueError, TypeError, AttributeError) as error:
         raise jwt.DecodeError(f"Malformed token: {error}") from None
     if not isinstance(unverified, dict):
