@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from pie.apps.intents.models import IntentReason, ProgramIntent
@@ -52,6 +53,21 @@ _MAX_STATEMENT_PARAMETERS = 65535
 
 class IntentFileError(Exception):
     """The file cannot be imported at all (unreadable, not CSV, missing columns)."""
+
+
+class DatabaseNotReady(Exception):
+    """The database cannot take an import: unreachable, or PIE's tables not migrated."""
+
+
+class ImportDatabaseError(Exception):
+    """
+    The database failed during the import. ``summary`` says what was done before it:
+    batches committed until then are kept (none under --strict), the rest is not written.
+    """
+
+    def __init__(self, error: DatabaseError, summary: "ImportSummary"):
+        super().__init__(str(error).strip() or type(error).__name__)
+        self.summary = summary
 
 
 class MalformedRecord(dict):
@@ -541,6 +557,25 @@ def _is_deadlock(error: OperationalError) -> bool:
     return code in ("40P01", 1213, 1205)
 
 
+def database_ready_check() -> None:
+    """
+    Raise ``DatabaseNotReady`` unless the database is reachable and has every migration
+    the intents app needs, so an import never starts against a missing or outdated schema.
+    """
+    try:
+        executor = MigrationExecutor(connection)
+        targets = [node for node in executor.loader.graph.leaf_nodes() if node[0] == "intents"]
+        unapplied = executor.migration_plan(targets)
+    except DatabaseError as error:
+        problem = str(error).strip().rstrip(".")
+        raise DatabaseNotReady(f"Cannot use the database: {problem}.") from None
+    if unapplied:
+        raise DatabaseNotReady(
+            f"The database is not migrated ({len(unapplied)} migration(s) to apply): "
+            "run ./manage.py migrate first."
+        )
+
+
 def intents_import(
     *,
     rows: Iterable[tuple[int, dict[str, str]]],
@@ -564,32 +599,46 @@ def intents_import(
       if any row is invalid. ``dry_run`` validates and counts, and writes nothing.
     - A KeyboardInterrupt rolls back the batch in flight and ends the import early; the
       summary says so.
+    - A database error rolls back the batch in flight (everything, under ``strict``) and
+      raises ``ImportDatabaseError`` carrying the summary of what was kept.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    summary = ImportSummary(dry_run=dry_run)
     options = dict(
+        summary=summary,
         rows=rows,
         batch_size=batch_size,
         sleep_seconds=sleep_seconds,
-        dry_run=dry_run,
         create_missing_reasons=create_missing_reasons,
         on_rejected=on_rejected,
         on_batch=on_batch,
     )
+    single_transaction = strict and not dry_run
     started = time.monotonic()
-    with _sqlite_checkpoint_deferred():
-        if not strict or dry_run:
-            summary = _import(**options, keep_writing=lambda summary: True)
-        else:
-            with transaction.atomic():
-                # Once a row is invalid nothing will be kept: stop writing, only validate.
-                summary = _import(**options, keep_writing=lambda summary: not summary.invalid)
-                if summary.invalid or summary.interrupted:
-                    transaction.set_rollback(True)
-                    summary.rolled_back = True
-                    summary.inserted = summary.duplicates = 0
+    try:
+        with _sqlite_checkpoint_deferred():
+            if not single_transaction:
+                _import(**options, keep_writing=lambda summary: True)
+            else:
+                with transaction.atomic():
+                    # Once a row is invalid nothing will be kept: stop writing, only validate.
+                    _import(**options, keep_writing=lambda summary: not summary.invalid)
+                    if summary.invalid or summary.interrupted:
+                        transaction.set_rollback(True)
+                        _rolled_back(summary)
+    except DatabaseError as error:
+        if single_transaction:
+            _rolled_back(summary)
+        summary.elapsed_seconds = time.monotonic() - started
+        raise ImportDatabaseError(error, summary) from error
     summary.elapsed_seconds = time.monotonic() - started  # the final checkpoint included
     return summary
+
+
+def _rolled_back(summary: ImportSummary) -> None:
+    summary.rolled_back = True
+    summary.inserted = summary.duplicates = 0
 
 
 # SQLite copies the write-ahead log into the database every 1,000 pages (4 MB) by default.
@@ -622,16 +671,17 @@ def _sqlite_checkpoint_deferred():
 
 def _import(
     *,
+    summary,
     rows,
     batch_size,
     sleep_seconds,
-    dry_run,
     create_missing_reasons,
     on_rejected,
     on_batch,
     keep_writing,
-) -> ImportSummary:
-    summary = ImportSummary(dry_run=dry_run)
+) -> None:
+    """Read, check and write the batches, counting in ``summary`` as it goes."""
+    dry_run = summary.dry_run
     started = time.monotonic()
     writer = _IntentWriter()
     reasons = _ReasonResolver(dry_run=dry_run)
@@ -659,5 +709,4 @@ def _import(
         summary.interrupted = True
     finally:
         batches.close()
-    summary.reasons_created = reasons.created_codes
-    return summary
+        summary.reasons_created = reasons.created_codes

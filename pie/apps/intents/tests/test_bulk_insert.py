@@ -3,9 +3,13 @@
 import datetime
 import gzip
 import io
+import os
+import re
+import subprocess
 import sys
 import tempfile
 import uuid
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -394,3 +398,91 @@ def test_import_service_is_callable_without_the_command(tmp_path):
     )
     assert (summary.rows_read, summary.inserted, summary.invalid) == (4, 3, 1)
     assert rejected[0].line_number == 5
+
+
+def _fail_on_batch(number: int):
+    """A writer that raises a database error on the given batch, after writing it."""
+    from django.db import OperationalError
+
+    from pie.apps.intents import importing
+
+    real_write = importing._IntentWriter.write
+    calls = {"n": 0}
+
+    def write(self, batch):
+        calls["n"] += 1
+        inserted = real_write(self, batch)
+        if calls["n"] == number:
+            raise OperationalError("disk I/O error")
+        return inserted
+
+    return mock.patch.object(importing._IntentWriter, "write", write)
+
+
+def _ten_rows(tmp_path) -> str:
+    rows = "".join(
+        f"{PROGRAM},{n},BUNDLE_PURCHASE,CERTAIN_YES,2024-05-01 12:00:00\n" for n in range(1, 11)
+    )
+    return write(tmp_path, HEADER + rows)
+
+
+def test_database_failure_keeps_committed_batches_says_so_and_a_rerun_completes(tmp_path):
+    path = _ten_rows(tmp_path)
+    with _fail_on_batch(2):
+        out, err, error = run(path, "--batch_size", "4")
+    assert error is not None and error.returncode == 1
+    assert str(error) == (
+        "The database failed: disk I/O error. The 4 row(s) inserted before it are kept; "
+        "run the same file again once it is fixed to finish the import."
+    )
+    assert "Rows read: 8, inserted: 4, duplicates skipped: 0, invalid: 0" in out
+    assert ProgramIntent.objects.count() == 4  # the failed batch was rolled back whole
+
+    out, _, error = run(path, "--batch_size", "4")
+    assert error is None
+    assert "inserted: 6, duplicates skipped: 4" in out
+    assert sorted(ProgramIntent.objects.values_list("lms_user_id", flat=True)) == list(range(1, 11))
+
+
+def test_database_failure_under_strict_imports_nothing(tmp_path):
+    with _fail_on_batch(2):
+        out, _, error = run(_ten_rows(tmp_path), "--batch_size", "4", "--strict")
+    assert str(error).startswith("The database failed: disk I/O error. Nothing was imported")
+    assert "inserted: 0" in out
+    assert ProgramIntent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("database", "message"),
+    [
+        (
+            "empty.sqlite3",
+            r"The database is not migrated \(\d+ migration\(s\) to apply\): "
+            r"run \./manage\.py migrate first\.",
+        ),
+        (
+            "missing-directory/pie.sqlite3",
+            r"Cannot use the database: unable to open database file\.",
+        ),
+    ],
+)
+def test_unmigrated_or_unreachable_database_is_one_clear_line(tmp_path, database, message):
+    """As an operator meets it: manage.py in a fresh interpreter, local settings."""
+    repo = Path(__file__).resolve().parents[4]
+    environment = {key: value for key, value in os.environ.items() if key != "PIE_CFG"}
+    environment.update(
+        DJANGO_SETTINGS_MODULE="pie.settings.local",
+        DATABASE_URL=f"sqlite:///{tmp_path / database}",
+        DEBUG="false",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "bulk_insert_intents", _ten_rows(tmp_path)],
+        cwd=repo,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert re.fullmatch(f"CommandError: {message}", result.stderr.strip()), result.stderr
+    assert result.stdout == ""

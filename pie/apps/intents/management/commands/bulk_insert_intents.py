@@ -13,9 +13,12 @@ from django.core.management.base import BaseCommand, CommandError
 from pie.apps.intents.importing import (
     DEFAULT_BATCH_SIZE,
     REQUIRED_COLUMNS,
+    DatabaseNotReady,
+    ImportDatabaseError,
     ImportSummary,
     IntentFileError,
     RejectedRow,
+    database_ready_check,
     intents_import,
     open_intent_csv,
 )
@@ -82,11 +85,16 @@ class Command(BaseCommand):
             raise CommandError(f"{source}: {error}") from None
 
         try:
+            database_ready_check()
             rejections = _Rejections(self.stderr, options["errors"])
+        except DatabaseNotReady as error:
+            intent_csv.close()
+            raise CommandError(str(error)) from None
         except CommandError:
             intent_csv.close()
             raise
         progress = _Progress(self.stdout, intent_csv, quiet=options["quiet"])
+        database_error = None
         try:
             summary = intents_import(
                 rows=intent_csv.rows,
@@ -100,12 +108,16 @@ class Command(BaseCommand):
             )
         except IntentFileError as error:
             raise CommandError(f"{source}: {error}") from None
+        except ImportDatabaseError as error:
+            database_error, summary = error, error.summary
         finally:
             progress.finish()
             rejections.close()
             intent_csv.close()
 
         self.stdout.write(_summary_line(summary))
+        if database_error:
+            raise CommandError(_database_failure(database_error))
         if summary.reasons_created:
             verb = "would be created" if summary.dry_run else "created"
             self.stdout.write(f"Reasons {verb}: {', '.join(summary.reasons_created)}")
@@ -128,6 +140,20 @@ class Command(BaseCommand):
         if not (file or alias):
             raise CommandError("No CSV file given: bulk_insert_intents FILE.csv (or - for stdin).")
         return file or alias
+
+
+def _database_failure(error: ImportDatabaseError) -> str:
+    summary = error.summary
+    if summary.dry_run:
+        outcome = "Nothing was written (--dry-run)."
+    elif summary.rolled_back:
+        outcome = "Nothing was imported (--strict); run the file again once it is fixed."
+    else:
+        outcome = (
+            f"The {summary.inserted:,} row(s) inserted before it are kept; "
+            "run the same file again once it is fixed to finish the import."
+        )
+    return f"The database failed: {str(error).rstrip('.')}. {outcome}"
 
 
 def _summary_line(summary: ImportSummary) -> str:
