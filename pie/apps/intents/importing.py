@@ -639,6 +639,7 @@ def intents_import(
 def _rolled_back(summary: ImportSummary) -> None:
     summary.rolled_back = True
     summary.inserted = summary.duplicates = 0
+    summary.reasons_created = []  # created in the same transaction
 
 
 # SQLite copies the write-ahead log into the database every 1,000 pages (4 MB) by default.

@@ -249,6 +249,17 @@ def test_unknown_reason_is_invalid_unless_missing_reasons_are_created(tmp_path):
     assert stored()[0][2] == "PARTNER_REFERRAL"
 
 
+def test_strict_rollback_also_undoes_and_does_not_report_created_reasons(tmp_path):
+    text = HEADER + (
+        f"{PROGRAM},31,partner_referral,MAYBE,2024-05-01 12:00:00\n"
+        f"{PROGRAM},32,BUNDLE_PURCHASE,CERTAIN_YES,not a time\n"
+    )
+    out, _, error = run(write(tmp_path, text), "--strict", "--create-missing-reasons")
+    assert "Nothing was imported (--strict)" in str(error)
+    assert "Reasons created" not in out
+    assert not IntentReason.objects.filter(code="PARTNER_REFERRAL").exists()
+
+
 def test_gzip_file_is_read(tmp_path):
     path = tmp_path / "intents.csv.gz"
     path.write_bytes(gzip.compress((HEADER + GOOD_ROWS).encode()))

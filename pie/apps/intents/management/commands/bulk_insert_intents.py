@@ -116,11 +116,11 @@ class Command(BaseCommand):
             intent_csv.close()
 
         self.stdout.write(_summary_line(summary))
-        if database_error:
-            raise CommandError(_database_failure(database_error))
         if summary.reasons_created:
             verb = "would be created" if summary.dry_run else "created"
             self.stdout.write(f"Reasons {verb}: {', '.join(summary.reasons_created)}")
+        if database_error:
+            raise CommandError(_database_failure(database_error))
         if summary.interrupted:
             raise CommandError(
                 "Interrupted: committed batches are kept; run the same file again to finish.",
