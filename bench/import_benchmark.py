@@ -11,6 +11,7 @@ same schema (the practical floor), on SQLite and, when reachable, PostgreSQL.
 Each measured import runs in its own process (peak RSS is that process's ru_maxrss); each
 first import starts from a freshly migrated database. Data: bench/generate_intents_csv.py
 (500 programs, rows/4 learners, reasons and certainties in realistic proportions).
+bench/sqlite_insert_variants.py times variants of the floor (what else could be faster).
 """
 
 import argparse

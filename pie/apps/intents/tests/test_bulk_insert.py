@@ -399,6 +399,29 @@ def test_progress_lines_when_not_a_terminal(tmp_path):
     assert "Progress" not in quiet
 
 
+def test_progress_bar_on_a_terminal(tmp_path):
+    from pie.apps.intents.management.commands import bulk_insert_intents
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    rows = "".join(
+        f"{PROGRAM},{n},BUNDLE_PURCHASE,MAYBE,2024-05-01 12:00:00\n" for n in range(1, 7)
+    )
+    out = Terminal()
+    with mock.patch.object(bulk_insert_intents, "PROGRESS_INTERVAL_TTY", 0):
+        call_command(
+            "bulk_insert_intents", write(tmp_path, HEADER + rows), "--batch_size", "2", stdout=out
+        )
+    bar, summary = out.getvalue().rsplit("\n", 2)[:2]
+    redraws = bar.split("\r")[1:]
+    assert len(redraws) == 3  # one per batch, each over the last
+    assert re.fullmatch(r"\[#{30}\] 100% 6 rows, 6 inserted, 0 invalid, [\d,]+ rows/s", redraws[-1])
+    assert redraws[0].startswith("[") and ", 2 inserted," in redraws[0]
+    assert summary.startswith("Rows read: 6, inserted: 6,")
+
+
 def test_import_service_is_callable_without_the_command(tmp_path):
     from pie.apps.intents.importing import intents_import, open_intent_csv
 
