@@ -16,12 +16,11 @@ import json
 import jwt
 from django.conf import settings
 from django.core.signals import request_finished, request_started
-from django.db import DatabaseError, DataError, IntegrityError
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from jwt.api_jwk import PyJWKSet
 from rest_framework import exceptions
 
-from pie.apps.core.api.exceptions import ServiceUnavailable
+from pie.apps.core.api.exceptions import ServiceUnavailable, is_database_outage
 
 SYMMETRIC_ALGORITHMS = frozenset({"HS256"})
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS512"})
@@ -199,10 +198,7 @@ class PieJwtAuthentication(JwtAuthentication):
             # that cannot be reached or read (down, refusing connections, its file unusable)
             # is an outage (503, retry), not a bad token. A value the database refuses
             # (DataError) or a conflicting row (IntegrityError) comes from the token: 401.
-            cause = error.__cause__
-            if isinstance(cause, DatabaseError) and not isinstance(
-                cause, (DataError, IntegrityError)
-            ):
+            if is_database_outage(error.__cause__):
                 raise ServiceUnavailable() from error
             raise
         if user.lms_user_id is None:

@@ -3,12 +3,12 @@
 import logging
 
 from django.core.exceptions import SuspiciousOperation
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError
 from edx_rest_framework_extensions.errors import register_error_type
 from rest_framework import exceptions
 from rest_framework.views import exception_handler
 
-from pie.apps.core.api.exceptions import ServiceUnavailable
+from pie.apps.core.api.exceptions import ServiceUnavailable, is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ for exception_class, slug, title in (
     (exceptions.MethodNotAllowed, "method-not-allowed", "Method Not Allowed"),
     (exceptions.NotAcceptable, "not-acceptable", "Not Acceptable"),
     (ServiceUnavailable, "service-unavailable", "Service Unavailable"),
-    (OperationalError, "service-unavailable", "Service Unavailable"),
-    (InterfaceError, "service-unavailable", "Service Unavailable"),
+    # Only outages reach the envelope: other database errors end as a plain 500 below.
+    (DatabaseError, "service-unavailable", "Service Unavailable"),
 ):
     register_error_type(exception_class, slug, title)
 
@@ -47,7 +47,7 @@ def pie_exception_handler(exc, context):
     validation error gets a one-line ``detail`` (the per-field ``errors`` come from the
     envelope).
     """
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if is_database_outage(exc):
         log.error("Database unavailable: %s", exc.__class__.__name__)
         exc = ServiceUnavailable()
     elif isinstance(exc, DatabaseError):

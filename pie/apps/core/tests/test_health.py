@@ -1,7 +1,13 @@
 from unittest import mock
 
 import pytest
-from django.db import DatabaseError, DataError, OperationalError, ProgrammingError
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +90,38 @@ def test_api_answers_503_json_when_the_database_fails_inside_the_view(client):
         response = client.get(url, HTTP_AUTHORIZATION=f"JWT {token}")
     assert response.status_code == 503
     assert response.json()["status"] == 503
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "title"),
+    [
+        pytest.param(OperationalError("server closed"), 503, "Service Unavailable", id="down"),
+        pytest.param(
+            DatabaseError("file is not a database"), 503, "Service Unavailable", id="unreadable"
+        ),
+        pytest.param(
+            ProgrammingError("no such table: intents_programintent"),
+            503,
+            "Service Unavailable",
+            id="schema-missing",
+        ),
+        pytest.param(DataError("value too long"), 500, "Internal Server Error", id="data"),
+        pytest.param(IntegrityError("conflict"), 500, "Internal Server Error", id="integrity"),
+    ],
+)
+def test_database_errors_inside_a_view_follow_the_same_outage_rule_as_authentication(
+    client, error, status, title
+):
+    """Authentication and views agree on what an outage is (see the test above)."""
+    from pie.apps.core.dev_tokens import create_dev_token
+
+    token = create_dev_token(lms_user_id=5)
+    with mock.patch(
+        "pie.apps.intents.selectors.intents_most_recent_and_certain", side_effect=error
+    ):
+        response = client.get(
+            "/api/v1/program_intents/most_recent_and_certain/", HTTP_AUTHORIZATION=f"JWT {token}"
+        )
+    assert response.status_code == status
+    assert response.json()["status"] == status
+    assert response.json()["title"] == title
