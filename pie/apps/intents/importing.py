@@ -66,8 +66,14 @@ class ImportDatabaseError(Exception):
     """
 
     def __init__(self, error: DatabaseError, summary: "ImportSummary"):
-        super().__init__(str(error).strip() or type(error).__name__)
+        super().__init__(_sentence(error))
         self.summary = summary
+
+
+def _sentence(error: Exception) -> str:
+    """A database's message as one line ending in punctuation (drivers add line breaks)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
 class MalformedRecord(dict):
@@ -567,8 +573,7 @@ def database_ready_check() -> None:
         targets = [node for node in executor.loader.graph.leaf_nodes() if node[0] == "intents"]
         unapplied = executor.migration_plan(targets)
     except DatabaseError as error:
-        problem = str(error).strip().rstrip(".")
-        raise DatabaseNotReady(f"Cannot use the database: {problem}.") from None
+        raise DatabaseNotReady(f"Cannot use the database: {_sentence(error)}") from None
     if unapplied:
         raise DatabaseNotReady(
             f"The database is not migrated ({len(unapplied)} migration(s) to apply): "

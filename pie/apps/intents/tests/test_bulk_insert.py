@@ -434,7 +434,7 @@ def test_import_service_is_callable_without_the_command(tmp_path):
     assert rejected[0].line_number == 5
 
 
-def _fail_on_batch(number: int):
+def _fail_on_batch(number: int, message: str = "disk I/O error"):
     """A writer that raises a database error on the given batch, after writing it."""
     from django.db import OperationalError
 
@@ -447,7 +447,7 @@ def _fail_on_batch(number: int):
         calls["n"] += 1
         inserted = real_write(self, batch)
         if calls["n"] == number:
-            raise OperationalError("disk I/O error")
+            raise OperationalError(message)
         return inserted
 
     return mock.patch.object(importing._IntentWriter, "write", write)
@@ -484,6 +484,17 @@ def test_database_failure_under_strict_imports_nothing(tmp_path):
     assert str(error).startswith("The database failed: disk I/O error. Nothing was imported")
     assert "inserted: 0" in out
     assert ProgramIntent.objects.count() == 0
+
+
+def test_a_multi_line_database_message_is_reported_on_one_line(tmp_path):
+    message = 'connection to server at "db" failed: Connection refused\n\tIs the server running?'
+    with _fail_on_batch(1, message):
+        _, _, error = run(_ten_rows(tmp_path), "--batch_size", "4")
+    assert str(error) == (
+        'The database failed: connection to server at "db" failed: Connection refused Is the '
+        "server running? The 0 row(s) inserted before it are kept; run the same file again "
+        "once it is fixed to finish the import."
+    )
 
 
 @pytest.mark.parametrize(

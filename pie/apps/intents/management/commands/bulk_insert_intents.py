@@ -153,7 +153,7 @@ def _database_failure(error: ImportDatabaseError) -> str:
             f"The {summary.inserted:,} row(s) inserted before it are kept; "
             "run the same file again once it is fixed to finish the import."
         )
-    return f"The database failed: {str(error).rstrip('.')}. {outcome}"
+    return f"The database failed: {error} {outcome}"
 
 
 def _summary_line(summary: ImportSummary) -> str:
