@@ -492,8 +492,7 @@ def test_a_multi_line_database_message_is_reported_on_one_line(tmp_path):
         _, _, error = run(_ten_rows(tmp_path), "--batch_size", "4")
     assert str(error) == (
         'The database failed: connection to server at "db" failed: Connection refused Is the '
-        "server running? The 0 row(s) inserted before it are kept; run the same file again "
-        "once it is fixed to finish the import."
+        "server running? Nothing was inserted before it; run the file again once it is fixed."
     )
 
 

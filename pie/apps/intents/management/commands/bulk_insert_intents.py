@@ -148,6 +148,8 @@ def _database_failure(error: ImportDatabaseError) -> str:
         outcome = "Nothing was written (--dry-run)."
     elif summary.rolled_back:
         outcome = "Nothing was imported (--strict); run the file again once it is fixed."
+    elif not summary.inserted:
+        outcome = "Nothing was inserted before it; run the file again once it is fixed."
     else:
         outcome = (
             f"The {summary.inserted:,} row(s) inserted before it are kept; "
