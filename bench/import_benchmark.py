@@ -97,10 +97,47 @@ def run_import(path: Path, database_url: str):
     return int(match.group(4).replace(",", "")), usage.ru_maxrss / 1024, inserted, duplicates
 
 
-def fresh_sqlite(directory: Path, template: Path) -> str:
-    target = directory / "bench.sqlite3"
+# The floor's statement and the pragmas PIE runs an import with (pie/settings/base.py and
+# importing.py); bench/sqlite_insert_variants.py varies them.
+FLOOR_COLUMNS = (
+    "lms_user_id, program_uuid, reason_id, certainty, effective_timestamp, created, modified"
+)
+FLOOR_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "cache_size=-65536",
+    "wal_autocheckpoint=100000",
+)
+
+
+def floor_insert(table: str = "intents_programintent") -> str:
+    return (
+        f"INSERT INTO {table} ({FLOOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    )
+
+
+def floor_rows(path: Path, reason_ids: dict[str, int]) -> list[tuple]:
+    """The CSV's rows as the import writes them (FLOOR_COLUMNS), converted in advance."""
+    stamp = str(datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
+    rows = []
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for program, user, reason, certainty, when in reader:
+            when = when.replace(" Z", "").replace("Z", "").replace("T", " ")
+            row = (int(user), program.replace("-", ""), reason_ids[reason], certainty, when)
+            rows.append((*row, stamp, stamp))
+    return rows
+
+
+def remove_sqlite_database(target: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
+
+
+def fresh_sqlite(directory: Path, template: Path) -> str:
+    target = directory / "bench.sqlite3"
+    remove_sqlite_database(target)
     shutil.copy(template, target)
     return f"sqlite:///{target}"
 
@@ -123,34 +160,13 @@ def sqlite_floor(path: Path, template: Path, directory: Path) -> float:
 def measure_floor(path: Path, template: Path, directory: Path) -> float:
     """rows/s of sqlite3.executemany of the already-converted rows, same schema and pragmas."""
     target = directory / "floor.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    remove_sqlite_database(target)
     shutil.copy(template, target)
     connection = sqlite3.connect(target, isolation_level=None)
-    reason_ids = dict(connection.execute("SELECT code, id FROM intents_intentreason"))
-    rows = []
-    stamp = str(datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader)
-        for program, user, reason, certainty, when in reader:
-            when = when.replace(" Z", "").replace("Z", "").replace("T", " ")
-            row = (int(user), program.replace("-", ""), reason_ids[reason], certainty, when)
-            rows.append((*row, stamp, stamp))
-    # The pragmas PIE runs an import with (pie/settings/base.py and importing.py).
-    pragmas = (
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "cache_size=-65536",
-        "wal_autocheckpoint=100000",
-    )
-    for pragma in pragmas:
+    rows = floor_rows(path, dict(connection.execute("SELECT code, id FROM intents_intentreason")))
+    for pragma in FLOOR_PRAGMAS:
         connection.execute(f"PRAGMA {pragma}")
-    sql = (
-        "INSERT INTO intents_programintent (lms_user_id, program_uuid, reason_id, certainty, "
-        "effective_timestamp, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT DO NOTHING"
-    )
+    sql = floor_insert()
     started = time.perf_counter()
     for start in range(0, len(rows), BATCH):
         connection.execute("BEGIN")

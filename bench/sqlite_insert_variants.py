@@ -14,7 +14,6 @@ variant runs in a process of its own on a copy of the migrated template.
 """
 
 import argparse
-import csv
 import datetime
 import json
 import os
@@ -28,17 +27,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from import_benchmark import (  # run as bench/sqlite_insert_variants.py: bench/ is on the path
+    FLOOR_COLUMNS,
+    FLOOR_PRAGMAS,
+    floor_insert,
+    floor_rows,
+    remove_sqlite_database,
+)
+
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 TABLE = "intents_programintent"
-COLUMNS = "lms_user_id, program_uuid, reason_id, certainty, effective_timestamp, created, modified"
-PIE_PRAGMAS = (
-    "journal_mode=WAL",
-    "synchronous=NORMAL",
-    "cache_size=-65536",
-    "wal_autocheckpoint=100000",
-)
-
 # name: (what it changes, extra pragmas, batch size)
 VARIANTS = {
     "floor": ("the import benchmark's floor", (), 5000),
@@ -62,23 +61,9 @@ VARIANTS = {
 }
 
 
-def load_rows(path: Path, reason_ids: dict[str, int]) -> list[tuple]:
-    stamp = str(datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
-    rows = []
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader)
-        for program, user, reason, certainty, when in reader:
-            when = when.replace(" Z", "").replace("Z", "").replace("T", " ")
-            row = (int(user), program.replace("-", ""), reason_ids[reason], certainty, when)
-            rows.append((*row, stamp, stamp))
-    return rows
-
-
 def prepare(variant: str, template: Path, target: Path) -> str:
     """Copy the template as the variant needs it; return the table to insert into."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    remove_sqlite_database(target)
     if variant.startswith("page_"):
         size = {"page_1k": 1024, "page_8k": 8192}[variant]
         source, copy = sqlite3.connect(template), sqlite3.connect(target)
@@ -116,10 +101,10 @@ def measure(variant: str, csv_path: Path, template: Path, scratch: Path) -> dict
     table = prepare(variant, template, target)
     connection = sqlite3.connect(target, isolation_level=None)
     reason_ids = dict(connection.execute("SELECT code, id FROM intents_intentreason"))
-    rows = load_rows(csv_path, reason_ids)
-    for pragma in (*PIE_PRAGMAS, *pragmas):
+    rows = floor_rows(csv_path, reason_ids)
+    for pragma in (*FLOOR_PRAGMAS, *pragmas):
         connection.execute(f"PRAGMA {pragma}")
-    one_row = f"INSERT INTO {table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    one_row = floor_insert(table)
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     for start in range(0, len(rows), batch_size):
@@ -132,12 +117,12 @@ def measure(variant: str, csv_path: Path, template: Path, scratch: Path) -> dict
                 chunk = batch[first : first + 100]
                 values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
                 connection.execute(
-                    f"INSERT INTO {table} ({COLUMNS}) VALUES {values} ON CONFLICT DO NOTHING",
+                    f"INSERT INTO {table} ({FLOOR_COLUMNS}) VALUES {values} ON CONFLICT DO NOTHING",
                     [value for row in chunk for value in row],
                 )
         elif variant == "json_each":
             connection.execute(
-                f"INSERT INTO {table} ({COLUMNS}) SELECT value ->> 0, value ->> 1, "
+                f"INSERT INTO {table} ({FLOOR_COLUMNS}) SELECT value ->> 0, value ->> 1, "
                 "value ->> 2, value ->> 3, value ->> 4, ?2, ?2 FROM json_each(?1) WHERE true "
                 "ON CONFLICT DO NOTHING",
                 (json.dumps([row[:5] for row in batch]), batch[0][5]),
