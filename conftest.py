@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from pie.apps.core.dev_tokens import create_dev_token
+from pie.apps.core.dev_tokens import create_dev_token, dev_service_token_payload, sign_dev_token
 
 
 @pytest.fixture
@@ -23,3 +23,19 @@ def make_client():
 def learner_client(make_client):
     """The learner with LMS user id 1001."""
     return make_client(1001)
+
+
+@pytest.fixture
+def make_service_client():
+    """
+    ``make_service_client(username, **claims)``: an APIClient carrying the LMS's
+    client-credentials token for that service worker (no user_id claim).
+    """
+
+    def make(username: str, **claims) -> APIClient:
+        client = APIClient()
+        token = sign_dev_token(dev_service_token_payload(username=username, **claims))
+        client.credentials(HTTP_AUTHORIZATION=f"JWT {token}")
+        return client
+
+    return make

@@ -12,9 +12,11 @@ docs/operations.rst for the reference table.
 import json
 import os
 
+import jwt
 import yaml
 from django.core.exceptions import ImproperlyConfigured
 
+from pie.apps.core.jwks import rsa_keys_from_jwk_set
 from pie.settings.base import *  # noqa: F403
 from pie.settings.base import JWT_AUTH, database_from_url
 
@@ -180,6 +182,24 @@ def _refuse_unsafe(settings: dict) -> None:
             )
 
 
+def _refuse_unusable(settings: dict) -> None:
+    """Values that would pass startup and then fail every request they touch."""
+    jwk_set = settings["JWT_AUTH"].get("JWT_PUBLIC_SIGNING_JWK_SET")
+    if jwk_set:
+        try:
+            rsa_keys_from_jwk_set(jwk_set)
+        except jwt.InvalidKeyError as error:
+            raise ImproperlyConfigured(f"JWT_AUTH.{error}") from None
+    upload_limit = settings.get("DATA_UPLOAD_MAX_MEMORY_SIZE")
+    # None is Django's "no limit"; anything else must be a number of bytes.
+    if upload_limit is not None and (
+        not isinstance(upload_limit, int) or isinstance(upload_limit, bool) or upload_limit < 1
+    ):
+        raise ImproperlyConfigured(
+            "DATA_UPLOAD_MAX_MEMORY_SIZE must be a positive number of bytes, or null for no limit."
+        )
+
+
 def _apply(config: dict, namespace: dict) -> None:
     for name, value in config.items():
         if name == "JWT_AUTH":
@@ -231,3 +251,4 @@ _apply(_read_config_file(), globals())
 _apply(_env_overrides(), globals())
 _configure_database(globals())
 _refuse_unsafe(globals())
+_refuse_unusable(globals())

@@ -16,11 +16,18 @@ import json
 import jwt
 from django.conf import settings
 from django.core.signals import request_finished, request_started
+from django.db import DatabaseError
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
-from jwt.api_jwk import PyJWKSet
 from rest_framework import exceptions
 
 from pie.apps.core.api.exceptions import ServiceUnavailable, is_database_outage
+from pie.apps.core.identity import (
+    IdentityRefused,
+    LmsClaims,
+    lms_user_id_claim,
+    user_for_lms_claims,
+)
+from pie.apps.core.jwks import rsa_keys_from_jwk_set
 
 SYMMETRIC_ALGORITHMS = frozenset({"HS256"})
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS512"})
@@ -35,25 +42,17 @@ def jwt_issuers() -> list[dict]:
     return settings.JWT_AUTH.get("JWT_ISSUERS") or []
 
 
-@functools.lru_cache(maxsize=8)
-def _public_signing_keys(jwk_set_json: str) -> tuple:
-    """Parse the LMS's public JWK set once per distinct value; keep the RSA keys only."""
-    try:
-        key_set = PyJWKSet.from_json(jwk_set_json)
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
-        raise jwt.InvalidKeyError(
-            f"JWT_PUBLIC_SIGNING_JWK_SET is not a valid JWK set: {error}"
-        ) from None
-    return tuple(key.key for key in key_set.keys if key.key_type == "RSA")
-
-
 def public_signing_keys() -> tuple:
     jwk_set = settings.JWT_AUTH.get("JWT_PUBLIC_SIGNING_JWK_SET")
     if not jwk_set:
         return ()
     if not isinstance(jwk_set, str):
         jwk_set = json.dumps(jwk_set)
-    return _public_signing_keys(jwk_set)
+    return _rsa_keys(jwk_set)
+
+
+# Parsed once per distinct value, not per request.
+_rsa_keys = functools.lru_cache(maxsize=8)(rsa_keys_from_jwk_set)
 
 
 def _verification_keys(algorithm: str, issuer: dict) -> tuple:
@@ -168,21 +167,12 @@ def username_from_payload(payload: dict):
     return payload.get("preferred_username") or payload.get("username")
 
 
-def lms_user_id_from_payload(payload: dict) -> int:
-    lms_user_id = payload.get("user_id")
-    # bool is an int subclass; a JSON true is not a user id.
-    if not isinstance(lms_user_id, int) or isinstance(lms_user_id, bool) or lms_user_id <= 0:
-        raise exceptions.AuthenticationFailed("The JWT must carry a positive integer user_id.")
-    return lms_user_id
-
-
 class PieJwtAuthentication(JwtAuthentication):
     """
-    Open edX JWT authentication, accepting both ``JWT`` and ``Bearer`` header prefixes, that
-    binds each PIE user to the LMS user id in the token's ``user_id`` claim.
-
-    LMS user ids never change, so a token whose ``user_id`` differs from the one already
-    bound to its username is refused rather than allowed to act as another learner.
+    Open edX JWT authentication, accepting both ``JWT`` and ``Bearer`` header prefixes, with
+    PIE's identity rules (pie.apps.core.identity) instead of edx-drf-extensions' get-or-create
+    by username: a token never binds to, rewrites or acts as an account created here, and a
+    learner's LMS user id never changes.
     """
 
     @classmethod
@@ -190,24 +180,39 @@ class PieJwtAuthentication(JwtAuthentication):
         return str(prefix).lower() in ACCEPTED_HEADER_PREFIXES
 
     def authenticate_credentials(self, payload):
-        lms_user_id = lms_user_id_from_payload(payload)
         try:
-            user = super().authenticate_credentials(payload)
-        except exceptions.AuthenticationFailed as error:
-            # edx-drf-extensions reports any failure to load the user as a 401; a database
-            # that cannot be reached or read (down, refusing connections, its file unusable)
-            # is an outage (503, retry), not a bad token. A value the database refuses
-            # (DataError) or a conflicting row (IntegrityError) comes from the token: 401.
-            if is_database_outage(error.__cause__):
+            return user_for_lms_claims(LmsClaims.from_payload(payload))
+        except IdentityRefused as error:
+            raise exceptions.AuthenticationFailed(str(error)) from None
+        except DatabaseError as error:
+            # A database that cannot be reached or read (down, refusing connections, its file
+            # unusable) is an outage (503, retry), not a bad token. A value the database
+            # refuses (DataError) or a conflicting row (IntegrityError) comes from the token.
+            if is_database_outage(error):
                 raise ServiceUnavailable() from error
-            raise
-        if user.lms_user_id is None:
-            user.lms_user_id = lms_user_id
-            user.save(update_fields=["lms_user_id"])
-        elif user.lms_user_id != lms_user_id:
             raise exceptions.AuthenticationFailed(
-                "The JWT's user_id does not match the LMS user id known for this username."
+                "The JWT's claims cannot be stored for its account."
+            ) from error
+
+
+def requesting_learner_id(request) -> int:
+    """
+    The LMS user id a learner endpoint acts for: the ``user_id`` of the request's JWT, or,
+    for a session (the browsable API), the account's bound id. ``PermissionDenied`` (403)
+    when there is none: a service's token names no learner.
+    """
+    if isinstance(request.successful_authenticator, PieJwtAuthentication):
+        # Verified moments ago in this request: decode_jwt answers from its request cache.
+        lms_user_id = lms_user_id_claim(decode_jwt(request.auth))
+        if lms_user_id is None:
+            raise exceptions.PermissionDenied(
+                "This token names no learner (it has no user_id claim): learner endpoints "
+                "need a learner's token. Services use /api/v1/learners/{lms_user_id}/."
             )
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed("This user account is disabled.")
-        return user
+        return lms_user_id
+    if request.user.lms_user_id is None:
+        # Staff who logged in to the admin have no LMS identity, hence no intents.
+        raise exceptions.PermissionDenied(
+            "This account has no LMS user id; authenticate with a learner's JWT."
+        )
+    return request.user.lms_user_id

@@ -31,6 +31,40 @@ def dev_token_payload(*, lms_user_id: int, lifetime_seconds: int = 3600, **claim
     return payload
 
 
+def dev_service_token_payload(
+    *, username: str, lifetime_seconds: int = 3600, administrator: bool = False, **claims
+) -> dict:
+    """
+    The claims of the LMS's client-credentials token for a service worker: no ``user_id``
+    (the LMS adds it only for the ``user_id`` scope, edx-platform oauth_dispatch ADR 0015).
+    """
+    if not settings.PIE_DEV_TOKENS_ENABLED:
+        raise ImproperlyConfigured("Development tokens are disabled in these settings.")
+    issuer = jwt_issuers()[0]
+    now = int(time.time())
+    payload = {
+        "iss": issuer["ISSUER"],
+        "aud": issuer["AUDIENCE"],
+        "iat": now,
+        "exp": now + lifetime_seconds,
+        "preferred_username": username,
+        "scopes": ["read", "write", "email", "profile"],
+        "version": "1.2.0",
+        "sub": f"sub-{username}",
+        "filters": [],
+        "is_restricted": False,
+        "grant_type": "client_credentials",
+        "email": f"{username}@example.com",
+        "name": username,
+        "family_name": "",
+        "given_name": "",
+        "administrator": administrator,
+        "superuser": administrator,
+    }
+    payload.update(claims)
+    return payload
+
+
 def sign_dev_token(payload: dict, *, secret: str | None = None, algorithm: str = "HS256") -> str:
     """Sign with the first issuer's secret (or ``secret``)."""
     if not settings.PIE_DEV_TOKENS_ENABLED:

@@ -4,7 +4,12 @@ from django.db import models
 
 class User(AbstractUser):
     """
-    A person who has called PIE: a learner or service authenticated by an LMS JWT, or staff.
+    A person or service that has called PIE: a learner or service worker authenticated by an
+    LMS JWT, or staff.
+
+    Accounts that JWTs create carry ``created_by_jwt``: they are the LMS's accounts, and only
+    they are ever bound to a token or updated from one. An account created here (by
+    ``createsuperuser`` or in the admin) is local: a token naming it is refused.
 
     Intents are keyed by ``lms_user_id``, not by this row, so a learner's intents exist
     whether or not the learner has ever called PIE.
@@ -20,9 +25,30 @@ class User(AbstractUser):
         db_index=True,
         help_text="The learner's user id in the LMS (the JWT's user_id claim).",
     )
+    created_by_jwt = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Created by an LMS JWT: the LMS's account. Local accounts never bind to a JWT.",
+    )
 
     class Meta:
         swappable = "AUTH_USER_MODEL"
 
     def __str__(self):
         return self.username
+
+
+class RetiredLearner(models.Model):
+    """
+    An LMS user id that Open edX's retirement pipeline has retired here. Every later write of
+    an intent for it is skipped, whatever its path (API, import, event), so that a replayed
+    event or an old export cannot bring the learner's data back.
+
+    .. no_pii: the opaque LMS user id and when it was retired, nothing else.
+    """
+
+    lms_user_id = models.IntegerField(primary_key=True)
+    retired_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"LMS user {self.lms_user_id} (retired {self.retired_at:%Y-%m-%d})"

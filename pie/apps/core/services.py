@@ -2,7 +2,13 @@
 
 import uuid
 
-from pie.apps.core.models import User
+from pie.apps.core.models import RetiredLearner, User
+
+
+def retired_learner_record(*, lms_user_id: int) -> bool:
+    """Remember that this LMS user id is retired; True the first time. Idempotent."""
+    _, created = RetiredLearner.objects.get_or_create(lms_user_id=lms_user_id)
+    return created
 
 
 def users_scrub(*, lms_user_id: int) -> int:

@@ -3,7 +3,7 @@ import uuid
 from django.contrib import admin
 
 from pie.apps.intents.models import IntentReason, ProgramIntent
-from pie.apps.intents.values import MAX_LMS_USER_ID
+from pie.apps.intents.values import InvalidValue, parse_lms_user_id
 
 
 @admin.register(IntentReason)
@@ -44,10 +44,10 @@ class ProgramIntentAdmin(admin.ModelAdmin):
         if not term:
             return queryset, False
         if term.isdigit():
-            lms_user_id = int(term)
-            if lms_user_id > MAX_LMS_USER_ID:
+            try:
+                return queryset.filter(lms_user_id=parse_lms_user_id(term)), False
+            except InvalidValue:
                 return queryset.none(), False
-            return queryset.filter(lms_user_id=lms_user_id), False
         try:
             return queryset.filter(program_uuid=uuid.UUID(term)), False
         except ValueError:

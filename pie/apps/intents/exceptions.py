@@ -20,3 +20,13 @@ class DuplicateIntentError(IntentError):
             "An identical intent (same learner, program, reason, certainty and effective "
             "timestamp) is already recorded."
         )
+
+
+class RetiredLearnerError(IntentError):
+    """The learner was retired (Open edX account deletion): PIE records nothing for them."""
+
+    def __init__(self, lms_user_id: int):
+        self.lms_user_id = lms_user_id
+        super().__init__(
+            f"LMS user {lms_user_id} has been retired: PIE records no intents for them."
+        )

@@ -10,7 +10,8 @@ Delivery is at least once. The intent's effective timestamp is the event's ``met
 so a redelivered event describes the very same intent, which the service refuses as a
 duplicate: redelivery stores nothing new. An event that cannot become an intent (no user id,
 a malformed program UUID or time) is logged, with its event id and never the learner's
-personal data, and skipped: it never raises into the consumer. Database errors do raise, so
+personal data, and skipped: it never raises into the consumer. So is an event for a retired
+learner (Open edX account deletion), whatever its age. Database errors do raise, so
 that the consumer logs and counts them like any other failure.
 """
 
@@ -23,7 +24,7 @@ from openedx_events.learning.signals import (
 )
 
 from pie.apps.intents import services
-from pie.apps.intents.exceptions import DuplicateIntentError, IntentError
+from pie.apps.intents.exceptions import DuplicateIntentError, IntentError, RetiredLearnerError
 from pie.apps.intents.models import Certainty
 from pie.apps.intents.values import (
     InvalidValue,
@@ -95,6 +96,12 @@ def _record_intent(program_certificate, metadata, reason: str, certainty: str) -
             event_type,
             lms_user_id,
             program_uuid,
+        )
+        return
+    except RetiredLearnerError:
+        # Retirement sticks: a replayed or late event must not bring the learner's data back.
+        logger.info(
+            "Skipped event %s (%s): learner %s is retired.", event_id, event_type, lms_user_id
         )
         return
     except IntentError as error:

@@ -28,6 +28,7 @@ from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from pie.apps.core.selectors import retired_lms_user_ids
 from pie.apps.intents.models import IntentReason, ProgramIntent
 from pie.apps.intents.values import (
     InvalidValue,
@@ -96,6 +97,7 @@ class ImportSummary:
     rows_read: int = 0
     inserted: int = 0
     duplicates: int = 0
+    retired: int = 0
     invalid: int = 0
     reasons_created: list[str] = field(default_factory=list)
     elapsed_seconds: float = 0.0
@@ -598,6 +600,7 @@ def intents_import(
 
     - Every valid row ends up stored exactly once: duplicates in the file, rows already
       stored and re-runs are skipped by the unique constraint (counted as ``duplicates``).
+    - Rows of retired learners are never written (counted as ``retired``).
     - Every invalid row goes to ``on_rejected`` with its line number and problem; the others
       are imported, unless ``strict``, where one invalid row means nothing is written.
     - Normally each batch commits on its own. ``strict`` runs in one transaction, rolled back
@@ -639,6 +642,16 @@ def intents_import(
         raise ImportDatabaseError(error, summary) from error
     summary.elapsed_seconds = time.monotonic() - started  # the final checkpoint included
     return summary
+
+
+def _without_retired_learners(rows: list[tuple], summary: ImportSummary) -> list[tuple]:
+    """The rows whose learner is not retired; the others are counted in ``summary.retired``."""
+    retired = retired_lms_user_ids(row[0] for row in rows)  # rows start with the LMS user id
+    if not retired:
+        return rows
+    kept = [row for row in rows if row[0] not in retired]
+    summary.retired += len(rows) - len(kept)
+    return kept
 
 
 def _rolled_back(summary: ImportSummary) -> None:
@@ -702,7 +715,7 @@ def _import(
             summary.invalid += len(batch.rejected)
             for rejected in batch.rejected:
                 on_rejected(rejected)
-            rows_to_write = reasons.resolve(batch)
+            rows_to_write = _without_retired_learners(reasons.resolve(batch), summary)
             if rows_to_write and not dry_run and keep_writing(summary):
                 inserted = _write_batch(writer, rows_to_write)
                 summary.inserted += inserted

@@ -61,18 +61,14 @@ def intents_most_recent_and_certain(*, lms_user_id: int) -> QuerySet:
     """
     For each program of the learner, one intent: the most recent CERTAIN_YES or CERTAIN_NO by
     effective timestamp, or, when the program has no certain intent, its most recent MAYBE.
+    ``lms_user_id`` is valid by the LMS user id rule (pie.apps.core.values): callers parse it.
 
     One SQL query: a window function ranks each program's intents, rank 1 is kept, and those
     intents are read with their reasons. Rows come ordered by effective timestamp, newest
     first, then program UUID.
     """
     alias = router.db_for_read(ProgramIntent)
-    connection = connections[alias]
-    lms_user_id = _LMS_USER_ID_FIELD.get_db_prep_value(lms_user_id, connection)
-    minimum, maximum = connection.ops.integer_field_range(_LMS_USER_ID_FIELD.get_internal_type())
-    if lms_user_id is None or not minimum <= lms_user_id <= maximum:
-        return ProgramIntent.objects.none()  # as the ORM answers a filter on such a value
-    sql, params, learner_position = _best_program_intents_sql(alias, connection.vendor)
+    sql, params, learner_position = _best_program_intents_sql(alias, connections[alias].vendor)
     params = (*params[:learner_position], lms_user_id, *params[learner_position + 1 :])
     return (
         ProgramIntent.objects.filter(pk__in=RawSQL(sql, params))
@@ -86,7 +82,6 @@ def intents_most_recent_and_certain(*, lms_user_id: int) -> QuerySet:
 # typical learner. Its SQL depends only on the database, so it is compiled once per database
 # with a placeholder learner, and each call binds the learner's id in the placeholder's place.
 _LEARNER_PLACEHOLDER = -734_095_261  # never an LMS user id: those are positive
-_LMS_USER_ID_FIELD = ProgramIntent._meta.get_field("lms_user_id")
 
 
 @functools.cache

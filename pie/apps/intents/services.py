@@ -5,8 +5,13 @@ import uuid
 
 from django.db import IntegrityError, transaction
 
-from pie.apps.core.services import users_scrub
-from pie.apps.intents.exceptions import DuplicateIntentError, UnknownReasonError
+from pie.apps.core.selectors import lms_user_id_is_retired
+from pie.apps.core.services import retired_learner_record, users_scrub
+from pie.apps.intents.exceptions import (
+    DuplicateIntentError,
+    RetiredLearnerError,
+    UnknownReasonError,
+)
 from pie.apps.intents.models import IntentReason, ProgramIntent
 from pie.apps.intents.selectors import known_reason_codes
 from pie.apps.intents.values import normalize_reason_code
@@ -33,7 +38,8 @@ def intent_create(
     effective_timestamp: datetime.datetime,
 ) -> ProgramIntent:
     """
-    Record one intent. Raises ``DuplicateIntentError`` when an identical intent exists.
+    Record one intent. Raises ``DuplicateIntentError`` when an identical intent exists and
+    ``RetiredLearnerError`` when the learner has been retired.
 
     The database's unique constraint decides what is a duplicate, so two identical requests
     racing each other still store one row: the loser's insert fails and is rolled back.
@@ -47,6 +53,8 @@ def intent_create(
     )
     try:
         with transaction.atomic():
+            if lms_user_id_is_retired(lms_user_id):
+                raise RetiredLearnerError(lms_user_id)
             intent.save()
     except IntegrityError:
         if _identical_intent_exists(intent):
@@ -67,11 +75,14 @@ def _identical_intent_exists(intent: ProgramIntent) -> bool:
 
 def learner_retire(*, lms_user_id: int) -> tuple[int, int]:
     """
-    Erase a learner (Open edX retirement): delete every intent and scrub PIE's user rows for
-    this LMS user id, in one transaction. Idempotent; returns (intents deleted, users
-    scrubbed), both 0 when PIE holds nothing for the learner.
+    Erase a learner (Open edX retirement), in one transaction: remember the LMS user id as
+    retired, so that no later write (API, import, event) records an intent for it again;
+    delete every intent; scrub PIE's user rows for this id. Idempotent: a second call
+    deletes whatever a write in flight at the first call's moment stored. Returns (intents
+    deleted, users scrubbed), both 0 when PIE holds nothing for the learner.
     """
     with transaction.atomic():
+        retired_learner_record(lms_user_id=lms_user_id)
         intents_deleted, _ = ProgramIntent.objects.for_learner(lms_user_id).delete()
         users_scrubbed = users_scrub(lms_user_id=lms_user_id)
     return intents_deleted, users_scrubbed

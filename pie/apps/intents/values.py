@@ -9,7 +9,19 @@ import datetime
 import re
 import uuid
 
+from pie.apps.core.values import MAX_LMS_USER_ID, InvalidValue, parse_lms_user_id
 from pie.apps.intents.models import Certainty
+
+__all__ = [
+    "MAX_LMS_USER_ID",
+    "InvalidValue",
+    "normalize_reason_code",
+    "parse_certainty",
+    "parse_effective_timestamp",
+    "parse_lms_user_id",
+    "parse_program_uuid",
+    "parse_program_uuid_hex",
+]
 
 _UUID_FORM = re.compile(
     r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
@@ -19,14 +31,8 @@ _CERTAINTIES = frozenset(Certainty.values)
 _SPACED_UTC_SUFFIX = re.compile(r"\s+(?:Z|UTC)$", re.IGNORECASE)
 _HAS_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
-# LMS user ids are positive and stored in a 32-bit signed integer column.
-MAX_LMS_USER_ID = 2**31 - 1
 EARLIEST_EFFECTIVE_TIMESTAMP = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 FUTURE_TOLERANCE = datetime.timedelta(days=1)
-
-
-class InvalidValue(ValueError):
-    pass
 
 
 def parse_program_uuid(value) -> uuid.UUID:
@@ -42,19 +48,6 @@ def parse_program_uuid_hex(value) -> str:
     if not _UUID_FORM.fullmatch(text):
         raise InvalidValue("Must be a UUID, dashed or as 32 hex digits.")
     return text.replace("-", "").lower()
-
-
-def parse_lms_user_id(value) -> int:
-    """A positive integer LMS user id, from an int or a string of digits."""
-    if isinstance(value, bool):
-        raise InvalidValue("Must be a positive integer.")
-    text = str(value).strip() if value is not None else ""
-    if not text.isascii() or not text.isdigit():
-        raise InvalidValue("Must be a positive integer.")
-    lms_user_id = int(text)
-    if not 0 < lms_user_id <= MAX_LMS_USER_ID:
-        raise InvalidValue(f"Must be between 1 and {MAX_LMS_USER_ID}.")
-    return lms_user_id
 
 
 def parse_certainty(value) -> str:

@@ -8,7 +8,7 @@ from edx_rest_framework_extensions.errors import register_error_type
 from rest_framework import exceptions
 from rest_framework.views import exception_handler
 
-from pie.apps.core.api.exceptions import ServiceUnavailable, is_database_outage
+from pie.apps.core.api.exceptions import Conflict, ServiceUnavailable, is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ for exception_class, slug, title in (
     (exceptions.MethodNotAllowed, "method-not-allowed", "Method Not Allowed"),
     (exceptions.NotAcceptable, "not-acceptable", "Not Acceptable"),
     (ServiceUnavailable, "service-unavailable", "Service Unavailable"),
+    (Conflict, "conflict", "Conflict"),
     # Only outages reach the envelope: other database errors end as a plain 500 below.
     (DatabaseError, "service-unavailable", "Service Unavailable"),
 ):
@@ -50,12 +51,16 @@ def pie_exception_handler(exc, context):
     if is_database_outage(exc):
         log.error("Database unavailable: %s", exc.__class__.__name__)
         exc = ServiceUnavailable()
-    elif isinstance(exc, DatabaseError):
-        log.exception("Database error")
-        return None
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError(str(exc) or "The request could not be parsed.")
     response = exception_handler(exc, context)
-    if response is not None and isinstance(exc, exceptions.ValidationError):
+    if response is None:
+        # A bug, or a database error that is not an outage: the envelope answers a JSON 500
+        # and Django logs one line without the traceback, so the traceback is logged here
+        # (the exception and its frames, no request data: no token, no email).
+        view = context.get("view")
+        log.error("Unhandled %s in %s", type(exc).__name__, type(view).__name__, exc_info=exc)
+        return None
+    if isinstance(exc, exceptions.ValidationError):
         response.data = {"detail": validation_summary(exc.detail)}
     return response

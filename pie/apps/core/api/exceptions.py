@@ -8,6 +8,14 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "service_unavailable"
 
 
+class Conflict(exceptions.APIException):
+    """The request is well formed but the data's state refuses it (e.g. a retired learner)."""
+
+    status_code = 409
+    default_detail = "The request conflicts with the current state of the data."
+    default_code = "conflict"
+
+
 # What the database raises because of the request (a value it refuses, a conflicting row)
 # or of a query it cannot run at all. Every other database error means it cannot serve
 # right now: down, unreachable, unreadable, or its tables not migrated yet.

@@ -8,12 +8,16 @@ class BoundedJSONParser(JSONParser):
     JSON parser that refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE and documents too deeply
     nested to parse, with a 400 instead of a memory spike or a RecursionError's 500.
 
-    DRF's own JSONParser reads the request stream without Django's size limit.
+    DRF's own JSONParser reads the request stream without Django's size limit. As in
+    Django, a limit of None means no limit.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        body = stream.read(limit + 1) if stream is not None else b""
+        if stream is None:
+            body = b""
+        else:
+            body = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(body) > limit:
             raise ParseError(f"The request body is larger than {limit} bytes.")
         try:

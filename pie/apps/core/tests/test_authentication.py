@@ -73,7 +73,9 @@ def test_administrator_claim_makes_the_user_staff(client):
         pytest.param({"exp": "tomorrow"}, id="exp-not-a-number"),
         pytest.param({"version": "2.0.0"}, id="unsupported-version"),
         pytest.param({"version": "banana"}, id="garbage-version"),
-        pytest.param({"user_id": None}, id="missing-user-id"),
+        pytest.param({"user_id": 2**31}, id="user-id-out-of-range"),
+        pytest.param({"user_id": 10**4000}, id="user-id-of-4001-digits"),
+        pytest.param({"user_id": 4.5}, id="fractional-user-id"),
         pytest.param({"user_id": "77"}, id="string-user-id"),
         pytest.param({"user_id": True}, id="boolean-user-id"),
         pytest.param({"user_id": -1}, id="negative-user-id"),
@@ -219,11 +221,12 @@ def test_system_check_refuses_an_unparseable_jwk_set(settings):
     assert "pie.E004" in {message.id for message in run_checks(tags=["security"])}
 
 
-def test_token_without_a_user_id_claim_is_401(client):
+def test_token_without_a_user_id_claim_is_403_on_learner_endpoints(client):
     payload = dev_token_payload(lms_user_id=77)
     del payload["user_id"]
-    assert get(client, sign_dev_token(payload)).status_code == 401
-    assert not User.objects.exists()
+    response = get(client, sign_dev_token(payload))
+    assert response.status_code == 403
+    assert "names no learner" in response.json()["detail"]
 
 
 def test_rs256_header_with_an_hmac_signature_from_the_issuer_secret_is_401(

@@ -52,3 +52,47 @@ def test_no_token_or_personal_data_reaches_any_log_line(client, caplog, valid):
     )
     for secret in (token, token.split(".")[2], "ada@example.com", "access_token"):
         assert secret not in text
+
+
+def test_a_500_is_logged_with_its_traceback_and_no_token_or_email(client, caplog):
+    from unittest import mock
+
+    token = sign_dev_token(dev_token_payload(lms_user_id=77, email="ada@example.com"))
+    client.raise_request_exception = False
+    with (
+        caplog.at_level(logging.INFO),
+        mock.patch(
+            "pie.apps.intents.selectors.intents_most_recent_and_certain",
+            side_effect=RuntimeError("a bug in the selector"),
+        ),
+    ):
+        response = client.get(
+            "/api/v1/program_intents/most_recent_and_certain/", HTTP_AUTHORIZATION=f"JWT {token}"
+        )
+    assert response.status_code == 500
+    assert response.json()["status"] == 500
+    with_traceback = [record for record in caplog.records if record.exc_info]
+    assert len(with_traceback) == 1
+    record = with_traceback[0]
+    assert record.levelname == "ERROR"
+    assert record.request_id == response["X-Request-ID"]
+    rendered = JsonFormatter().format(record)
+    assert "a bug in the selector" in rendered
+    assert "Traceback" in rendered
+    for secret in (token, token.split(".")[2], "ada@example.com"):
+        assert secret not in rendered
+
+
+def test_a_null_upload_limit_means_no_limit_not_a_500(make_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = None
+    response = make_client(77).post(
+        "/api/v1/program_intents/",
+        {
+            "program_uuid": "3a0fd5a0-f5c0-4b1f-a3b8-f0f4c6a7e9d1",
+            "reason": "BUNDLE_PURCHASE",
+            "certainty": "CERTAIN_YES",
+            "effective_timestamp": "2024-05-01T12:00:00Z",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content

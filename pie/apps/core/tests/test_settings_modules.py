@@ -221,3 +221,35 @@ def test_unreadable_or_invalid_configuration_file_is_one_clear_error(tmp_path):
         result = run_with_settings("production", CHECK_DEPLOY, PIE_CFG=str(path))
         assert result.returncode != 0
         assert "PIE_CFG" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "jwk_set",
+    [
+        "{not json",
+        '{"keys": []}',
+        '{"keys": [{"kty": "RSA", "n": "x"}]}',
+        '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}',
+    ],
+    ids=["not-json", "no-keys", "broken-rsa-key", "no-rsa-key"],
+)
+def test_production_refuses_an_unusable_jwk_set_with_one_clear_line(tmp_path, jwk_set):
+    config = production_config()
+    config["JWT_AUTH"]["JWT_PUBLIC_SIGNING_JWK_SET"] = jwk_set
+    result = run_with_settings("production", CHECK_DEPLOY, config, tmp_path)
+    assert result.returncode != 0
+    assert "LOADED" not in result.stdout
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: JWT_AUTH.")
+    assert "JWT_PUBLIC_SIGNING_JWK_SET" in last_line
+
+
+@pytest.mark.parametrize(
+    ("limit", "loads"), [(None, True), (4096, True), ("big", False), (0, False)]
+)
+def test_production_takes_null_as_no_upload_limit_and_refuses_nonsense(tmp_path, limit, loads):
+    config = production_config(DATA_UPLOAD_MAX_MEMORY_SIZE=limit)
+    result = run_with_settings("production", CHECK_DEPLOY, config, tmp_path)
+    assert (result.stdout.strip() == "LOADED") is loads, result.stderr
+    if not loads:
+        assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in result.stderr

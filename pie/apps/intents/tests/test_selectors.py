@@ -143,7 +143,9 @@ def test_each_call_selects_for_its_own_learner():
     assert selected() == [mine]
 
 
-@pytest.mark.parametrize("learner", [None, 0, -1, 2**63, 2**70])
+# Callers parse ids by the LMS user id rule (pie.apps.core.values); out-of-range ids never
+# reach the selector (test_values.py, and the API tests for 400s).
+@pytest.mark.parametrize("learner", [None, 0, -1])
 def test_learner_ids_no_intent_can_have_select_nothing(learner):
     intent(Certainty.CERTAIN_YES, 1)
     assert selected(learner) == []

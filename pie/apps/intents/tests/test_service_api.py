@@ -38,14 +38,16 @@ def staff(make_client):
 
 
 @pytest.fixture
-def worker(make_client, settings):
+def worker(make_service_client, settings):
+    """credentials' worker, with the LMS's client-credentials token (no user_id)."""
     settings.PIE_SERVICE_WORKER_USERNAMES = ["credentials_worker"]
-    return make_client(9002, preferred_username="credentials_worker")
+    return make_service_client("credentials_worker")
 
 
 @pytest.fixture
-def retirement_worker(make_client):
-    return make_client(9003, preferred_username="retirement_service_worker")
+def retirement_worker(make_service_client):
+    """The retirement driver's client-credentials token, as the LMS issues it."""
+    return make_service_client("retirement_service_worker")
 
 
 @pytest.fixture
@@ -282,14 +284,15 @@ class TestRetirement:
             response = retirement_worker.post(RETIRE, {"edx_lms_user_id": 777}, format="json")
             assert response.status_code == 204
 
-    def test_an_unexpired_token_sees_no_intents_after_retirement(
+    def test_an_unexpired_token_of_the_retired_learner_is_refused(
         self, retirement_worker, make_client
     ):
         self.make_learner_data(make_client)
         retirement_worker.post(RETIRE, {"edx_lms_user_id": LEARNER}, format="json")
         response = make_client(LEARNER).get("/api/v1/program_intents/most_recent_and_certain/")
-        assert response.status_code == 200
-        assert response.json() == []
+        assert response.status_code == 401
+        assert "retired" in response.json()["detail"]
+        assert not User.objects.filter(lms_user_id=LEARNER, is_active=True).exists()
 
     @pytest.mark.parametrize(
         "body",
@@ -306,13 +309,13 @@ class TestRetirement:
         response = retirement_worker.post(RETIRE, body, format="json")
         assert response.status_code == 400
 
-    def test_a_superuser_may_retire(self, admin_client):
+    def test_a_superuser_may_not_retire(self, admin_client):
         ProgramIntentFactory(lms_user_id=LEARNER)
         response = admin_client.post(
             RETIRE, {"edx_lms_user_id": LEARNER}, content_type="application/json"
         )
-        assert response.status_code == 204
-        assert not ProgramIntent.objects.exists()
+        assert response.status_code == 403
+        assert ProgramIntent.objects.filter(lms_user_id=LEARNER).exists()
 
     def test_retirement_is_logged_without_personal_data(
         self, retirement_worker, make_client, caplog

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from pie.apps.intents.models import Certainty, ProgramIntent
 from pie.apps.intents.values import (
+    MAX_LMS_USER_ID,
     InvalidValue,
     normalize_reason_code,
     parse_certainty,
@@ -16,14 +17,24 @@ class _ParsedField(serializers.Field):
     """A field whose input is parsed by one of the domain parsers in intents.values."""
 
     parser = None
+    wrong_type = "Must be a string."
 
     def to_internal_value(self, data):
         if not isinstance(data, (str, int)) or isinstance(data, bool):
-            raise serializers.ValidationError("Must be a string.")
+            raise serializers.ValidationError(self.wrong_type)
         try:
             return type(self).parser(data)
         except InvalidValue as error:
             raise serializers.ValidationError(str(error)) from None
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_LMS_USER_ID})
+class LmsUserIdField(_ParsedField):
+    parser = staticmethod(parse_lms_user_id)
+    wrong_type = "Must be a positive integer."
+
+    def to_representation(self, value):
+        return value
 
 
 @extend_schema_field({"type": "string", "format": "uuid"})
@@ -89,7 +100,7 @@ class ProgramIntentCreateSerializer(serializers.Serializer):
     effective_timestamp = EffectiveTimestampField(
         help_text="When the learner's action happened. Returned in UTC."
     )
-    lms_user_id = serializers.IntegerField(
+    lms_user_id = LmsUserIdField(
         required=False,
         help_text="Optional; when given it must be the requester's own LMS user id.",
     )
@@ -101,12 +112,6 @@ class ProgramIntentCreateSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
-
-    def validate_lms_user_id(self, value):
-        try:
-            return parse_lms_user_id(value)
-        except InvalidValue as error:
-            raise serializers.ValidationError(str(error)) from None
 
 
 class IntentFilterSerializer(serializers.Serializer):
@@ -131,7 +136,9 @@ class IntentFilterSerializer(serializers.Serializer):
 
 class BulkCreateItemSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the item in the request list.")
-    status = serializers.IntegerField(help_text="201 recorded, 400 refused, 403 wrong learner.")
+    status = serializers.IntegerField(
+        help_text="201 recorded, 400 refused, 403 wrong learner, 409 retired learner."
+    )
     intent = ProgramIntentSerializer(required=False, help_text="The stored intent, on 201.")
     errors = serializers.JSONField(required=False, help_text="What was wrong, otherwise.")
 

@@ -18,6 +18,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from pie.apps.core.api.exceptions import Conflict
 from pie.apps.core.permissions import IsRetirementWorker, IsServiceWorkerOrStaff
 from pie.apps.intents import selectors, services
 from pie.apps.intents.api.v1.serializers import (
@@ -28,7 +29,12 @@ from pie.apps.intents.api.v1.serializers import (
     ProgramIntentSummarySerializer,
     RetireUserSerializer,
 )
-from pie.apps.intents.api.v1.views import ERROR_RESPONSES, PAGE_NOT_FOUND, record_intent
+from pie.apps.intents.api.v1.views import (
+    ERROR_RESPONSES,
+    LEARNER_RETIRED,
+    PAGE_NOT_FOUND,
+    record_intent,
+)
 from pie.apps.intents.values import InvalidValue, parse_lms_user_id, parse_program_uuid
 
 log = logging.getLogger(__name__)
@@ -92,6 +98,7 @@ class LearnerIntentsView(generics.ListAPIView):
             201: ProgramIntentSerializer,
             200: OpenApiResponse(BulkCreateResultSerializer, description="Results of a list."),
             **SERVICE_ERRORS,
+            **LEARNER_RETIRED,
         },
         examples=[
             OpenApiExample("One intent", value=INTENT_EXAMPLE, request_only=True),
@@ -115,7 +122,7 @@ class LearnerIntentsView(generics.ListAPIView):
         for index, item in enumerate(request.data):
             try:
                 intent = record_intent(lms_user_id=lms_user_id, data=item)
-            except (ValidationError, PermissionDenied) as error:
+            except (ValidationError, PermissionDenied, Conflict) as error:
                 results.append(
                     {"index": index, "status": error.status_code, "errors": error.detail}
                 )
@@ -181,8 +188,9 @@ class RetireUserView(APIView):
     @extend_schema(
         summary="Retire a learner",
         description=(
-            "Deletes every intent of the learner and scrubs PIE's user rows for that LMS user "
-            "id, in one transaction. 204 also when PIE holds nothing for the learner."
+            "Remembers the LMS user id as retired (no later write records an intent for it), "
+            "deletes every intent of the learner and scrubs PIE's user rows for that id, in "
+            "one transaction. 204 also when PIE holds nothing for the learner."
         ),
         request=RetireUserSerializer,
         responses={204: None, **SERVICE_ERRORS},

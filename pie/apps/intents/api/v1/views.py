@@ -5,18 +5,32 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from pie.apps.core.api.exceptions import Conflict
+from pie.apps.core.authentication import requesting_learner_id
 from pie.apps.intents import selectors, services
 from pie.apps.intents.api.v1.serializers import (
     ProgramIntentCreateSerializer,
     ProgramIntentSerializer,
 )
-from pie.apps.intents.exceptions import DuplicateIntentError, UnknownReasonError
+from pie.apps.intents.exceptions import (
+    DuplicateIntentError,
+    RetiredLearnerError,
+    UnknownReasonError,
+)
 from pie.apps.intents.models import ProgramIntent
 from pie.apps.intents.values import InvalidValue, parse_program_uuid
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorResponseSerializer, description="Invalid input."),
     401: OpenApiResponse(ErrorResponseSerializer, description="Missing or invalid JWT."),
+}
+LEARNER_RETIRED = {
+    409: OpenApiResponse(ErrorResponseSerializer, description="The learner has been retired."),
+}
+NO_LEARNER = {
+    403: OpenApiResponse(
+        ErrorResponseSerializer, description="The token names no learner (a service's token)."
+    ),
 }
 PAGE_NOT_FOUND = {
     404: OpenApiResponse(ErrorResponseSerializer, description="No such page (page, page_size)."),
@@ -26,8 +40,9 @@ PAGE_NOT_FOUND = {
 def record_intent(*, lms_user_id: int, data) -> ProgramIntent:
     """
     Validate one intent from a request body and record it for ``lms_user_id``. Raises
-    ``ValidationError`` (400) for bad input, an unknown reason or a duplicate, and
-    ``PermissionDenied`` (403) when the body names another learner.
+    ``ValidationError`` (400) for bad input, an unknown reason or a duplicate,
+    ``PermissionDenied`` (403) when the body names another learner and ``Conflict`` (409)
+    when the learner has been retired.
     """
     serializer = ProgramIntentCreateSerializer(data=data)
     serializer.is_valid(raise_exception=True)
@@ -40,6 +55,8 @@ def record_intent(*, lms_user_id: int, data) -> ProgramIntent:
         raise ValidationError({"reason": [str(error)]}, code="unknown_reason") from None
     except DuplicateIntentError as error:
         raise ValidationError({"non_field_errors": [str(error)]}, code="duplicate_intent") from None
+    except RetiredLearnerError as error:
+        raise Conflict(str(error), code="learner_retired") from None
 
 
 class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -59,11 +76,7 @@ class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
         )
 
     def _lms_user_id(self) -> int:
-        lms_user_id = self.request.user.lms_user_id
-        if lms_user_id is None:
-            # Staff who logged in to the admin have no LMS identity, hence no intents.
-            raise PermissionDenied("This account has no LMS user id; authenticate with a JWT.")
-        return lms_user_id
+        return requesting_learner_id(self.request)
 
     @extend_schema(
         summary="List my intents",
@@ -71,7 +84,12 @@ class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
         parameters=[
             OpenApiParameter("program_uuid", str, description="Only this program's intents.")
         ],
-        responses={200: ProgramIntentSerializer(many=True), **ERROR_RESPONSES, **PAGE_NOT_FOUND},
+        responses={
+            200: ProgramIntentSerializer(many=True),
+            **ERROR_RESPONSES,
+            **NO_LEARNER,
+            **PAGE_NOT_FOUND,
+        },
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
@@ -86,9 +104,11 @@ class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
         responses={
             201: ProgramIntentSerializer,
             403: OpenApiResponse(
-                ErrorResponseSerializer, description="lms_user_id is not the requester's."
+                ErrorResponseSerializer,
+                description="lms_user_id is not the requester's, or the token names no learner.",
             ),
             **ERROR_RESPONSES,
+            **LEARNER_RETIRED,
         },
     )
     def create(self, request, *args, **kwargs):
@@ -103,7 +123,7 @@ class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
             "recent MAYBE. Equal timestamps: the intent recorded last wins. Not paginated: one "
             "row per program."
         ),
-        responses={200: ProgramIntentSerializer(many=True), **ERROR_RESPONSES},
+        responses={200: ProgramIntentSerializer(many=True), **ERROR_RESPONSES, **NO_LEARNER},
     )
     @action(detail=False, methods=["get"], pagination_class=None)
     def most_recent_and_certain(self, request):

@@ -130,7 +130,12 @@ class Command(BaseCommand):
             where = f" (see {options['errors']})" if options["errors"] else ""
             outcome = " Nothing was imported (--strict)." if summary.rolled_back else ""
             raise CommandError(f"{summary.invalid:,} invalid row(s){where}.{outcome}")
-        if summary.inserted == 0 and summary.duplicates and not summary.dry_run:
+        if (
+            summary.inserted == 0
+            and summary.duplicates
+            and not summary.retired
+            and not summary.dry_run
+        ):
             self.stdout.write("Nothing new: every row was already stored.")
 
     def _source(self, options) -> str:
@@ -162,16 +167,31 @@ def _summary_line(summary: ImportSummary) -> str:
     if summary.dry_run:
         head = (
             f"Dry run, nothing written. Rows read: {summary.rows_read:,}, "
-            f"valid: {summary.valid:,}, invalid: {summary.invalid:,}"
+            f"valid: {summary.valid:,}{_retired(summary)}, invalid: {summary.invalid:,}"
         )
     else:
         head = (
             f"Rows read: {summary.rows_read:,}, inserted: {summary.inserted:,}, "
-            f"duplicates skipped: {summary.duplicates:,}, invalid: {summary.invalid:,}"
+            f"duplicates skipped: {summary.duplicates:,}{_retired(summary)}, "
+            f"invalid: {summary.invalid:,}"
         )
     return (
         f"{head}, elapsed: {summary.elapsed_seconds:.1f}s, {summary.rows_per_second:,.0f} rows/s."
     )
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """The cell, with a leading ' if a spreadsheet would run it as a formula (OWASP)."""
+    return f"'{cell}" if cell.startswith(FORMULA_TRIGGERS) else cell
+
+
+def _retired(summary: ImportSummary) -> str:
+    """Shown only when it happened: most imports never meet a retired learner."""
+    return f", skipped: retired learner: {summary.retired:,}" if summary.retired else ""
 
 
 class _Rejections:
@@ -196,8 +216,8 @@ class _Rejections:
             self.writer.writerow(
                 [
                     rejected.line_number,
-                    rejected.problem,
-                    *(rejected.values.get(name, "") for name in REQUIRED_COLUMNS),
+                    spreadsheet_safe(rejected.problem),
+                    *(spreadsheet_safe(rejected.values.get(name, "")) for name in REQUIRED_COLUMNS),
                 ]
             )
             if self.count > ECHOED_REJECTIONS:
