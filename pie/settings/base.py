@@ -164,12 +164,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 10,
 }
 
+# No JWT_PAYLOAD_USER_ATTRIBUTE_MAPPING: PIE maps a token's claims onto its account itself
+# (pie.apps.core.identity: email, and administrator as is_staff), so that no setting can make
+# a token grant more.
 EDX_DRF_EXTENSIONS = {
-    "JWT_PAYLOAD_USER_ATTRIBUTE_MAPPING": {
-        "administrator": "is_staff",
-        "email": "email",
-    },
-    "JWT_PAYLOAD_MERGEABLE_USER_ATTRIBUTES": [],
     # Maps database outages to 503 and reshapes validation errors before the envelope.
     "STANDARDIZED_ERROR_BASE_HANDLER": "pie.apps.core.api.errors.pie_exception_handler",
 }
