@@ -1,7 +1,7 @@
 # PIE developer commands. `make run` and `make test` need only Python 3.11+ and make.
 .DEFAULT_GOAL := help
 .PHONY: help requirements run serve test pytest quality format migrate upgrade \
-        requirements-postgres requirements-mysql test-postgres test-mysql clean
+        requirements-postgres requirements-mysql test-postgres test-mysql tutor-check clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -112,6 +112,20 @@ test-mysql: requirements-mysql ## the whole test suite on MariaDB/MySQL (DATABAS
 	echo "DATABASE_URL=$$DB_SHOWN $(BIN)/python -m pytest $(PYTEST_ARGS)"
 	@DATABASE_URL='$(DATABASE_URL)' $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The Tutor plugin (tutor-contrib-pie/) is checked in its own virtualenv, with the pinned Tutor
+# release of tutor-contrib-pie/requirements/check.txt; PIE's .venv runs manage.py check on what
+# Tutor renders. No Docker engine is needed (docs/tutor.rst says what is checked).
+TUTOR_VENV := .venv-tutor
+$(TUTOR_VENV)/.check-installed: tutor-contrib-pie/requirements/check.txt
+	$(PYTHON) -m venv $(TUTOR_VENV)
+	$(TUTOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TUTOR_VENV)/bin/python -m pip install --quiet -r tutor-contrib-pie/requirements/check.txt
+	touch $@
+
+tutor-check: requirements $(TUTOR_VENV)/.check-installed ## render PIE's Tutor plugin with the pinned Tutor and check the result
+	$(TUTOR_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall ./tutor-contrib-pie
+	cd tutor-contrib-pie && PIE_PYTHON=$(CURDIR)/$(BIN)/python ../$(TUTOR_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
 format: requirements ## reformat the code and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -123,5 +137,5 @@ upgrade: requirements ## recompile requirements/*.txt from the .in files (pip-to
 	done
 
 clean: ## remove the virtualenv, caches and the local database
-	rm -rf $(VENV) .pytest_cache .ruff_cache pie.sqlite3
+	rm -rf $(VENV) $(TUTOR_VENV) .pytest_cache .ruff_cache pie.sqlite3
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
