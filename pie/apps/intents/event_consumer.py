@@ -76,6 +76,9 @@ def consumer_build(
         for name in ("EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS", "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL"):
             if not getattr(settings, name, None):
                 raise EventBusError(f"{name} is not set: it is needed with {path}.")
+        # First, because librdkafka starts connecting as soon as a consumer exists and logs
+        # every failed attempt (20 lines a second) to stderr.
+        _kafka_check()
         try:
             return consumer_class(topic=TOPIC, group_id=group)
         except Exception as error:
@@ -96,15 +99,24 @@ def consumer_check(consumer) -> str:
         except Exception as error:
             raise EventBusError(f"Redis at {url} does not answer: {_describe(error)}") from None
         return f"Redis at {url}, stream {consumer.full_topic}"
+    _kafka_check()
+    return f"Kafka at {settings.EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS}"
+
+
+def _kafka_check() -> None:
+    """Ask the brokers for their metadata with the consumer's settings, logging nothing."""
+    from confluent_kafka.admin import AdminClient
+    from edx_event_bus_kafka.internal.config import load_common_settings
+
     servers = settings.EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS
+    client = AdminClient({**load_common_settings(), "log_level": 0})
     try:
-        consumer.consumer.list_topics(timeout=BROKER_TIMEOUT_SECONDS)
+        client.list_topics(timeout=BROKER_TIMEOUT_SECONDS)
     except Exception as error:
         raise EventBusError(
             f"Kafka at {servers} does not answer within {BROKER_TIMEOUT_SECONDS}s: "
             f"{_describe(error)}"
         ) from None
-    return f"Kafka at {servers}"
 
 
 def _transport(consumer_class) -> str | None:
