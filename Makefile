@@ -1,7 +1,8 @@
 # PIE developer commands. `make run` and `make test` need only Python 3.11+ and make.
 .DEFAULT_GOAL := help
 .PHONY: help requirements run serve test pytest quality format migrate upgrade \
-        requirements-postgres requirements-mysql test-postgres test-mysql tutor-check clean
+        requirements-postgres requirements-mysql requirements-kafka test-postgres test-mysql \
+        tutor-check clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -41,7 +42,14 @@ $(VENV)/.mysql-installed: requirements/mysql.txt $(VENV)/.dev-installed
 			>&2; exit 1; }
 	touch $@
 
+# confluent-kafka's wheels carry librdkafka: nothing to build on Linux x86_64/aarch64.
+$(VENV)/.kafka-installed: requirements/kafka.txt $(VENV)/.dev-installed
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt -r requirements/kafka.txt
+	touch $@
+
 requirements-postgres: $(VENV)/.postgres-installed ## add the PostgreSQL driver (psycopg 3) to .venv
+
+requirements-kafka: $(VENV)/.kafka-installed ## add the Kafka event bus (edx-event-bus-kafka, confluent-kafka) to .venv
 
 requirements-mysql: $(VENV)/.mysql-installed ## add the MySQL/MariaDB driver (mysqlclient) to .venv
 
@@ -131,7 +139,7 @@ format: requirements ## reformat the code and fix what ruff can
 	$(BIN)/ruff check --fix .
 
 upgrade: requirements ## recompile requirements/*.txt from the .in files (pip-tools)
-	cd requirements && for name in base test dev postgres mysql production; do \
+	cd requirements && for name in base test dev postgres mysql production kafka; do \
 		../$(BIN)/pip-compile --quiet --upgrade --strip-extras --allow-unsafe \
 			--no-emit-index-url --no-emit-find-links --output-file=$$name.txt $$name.in || exit 1; \
 	done

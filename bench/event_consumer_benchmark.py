@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """
-Throughput of the event bus consumer: how fast `./manage.py consume_events` turns program
-certificate awards on Redis into stored intents.
+Throughput of the event bus consumer against its floor: how fast `./manage.py
+consume_intent_events` turns program certificate awards on Redis into stored intents, and how
+fast the same consumer goes through the same events when the receiver does nothing.
 
     .venv/bin/python bench/event_consumer_benchmark.py            # 10,000 events, 3 runs
     .venv/bin/python bench/event_consumer_benchmark.py --events 2000 --runs 1
@@ -9,21 +10,24 @@ certificate awards on Redis into stored intents.
         .venv/bin/python bench/event_consumer_benchmark.py
 
 Each run produces --events PROGRAM_CERTIFICATE_AWARDED events (distinct learners) with
-edx-event-bus-redis's producer to a fresh stream (a unique topic prefix), then starts the real
-consumer, the standard command with check_backlog, in a subprocess, and times it until every
-event is an intent in the database. It prints the events per second of each run, from the
-consumer's start (Django start-up included) and from its first stored intent (steady state),
-and their medians, with the machine's CPU count and load average.
+edx-event-bus-redis's producer to a fresh stream (a unique topic prefix), then consumes that
+stream twice, each time with the real command in a subprocess and its own consumer group:
+once with a receiver that does nothing instead of PIE's (the floor: the library's own cost,
+reading, decoding, dispatching, acknowledging, logging), once with PIE's receivers. The order
+alternates between runs. A consumer is timed until its group has read and acknowledged every
+event; PIE's run must also have stored every event as an intent. It prints events per second
+from the consumer's start (Django start-up included) and from its first acknowledged event
+(steady state), PIE's steady state as a share of the floor's, their medians, and the machine's
+CPU count and load average.
 
-Loopback only: it refuses a Redis URL whose host is not 127.0.0.1, ::1 or localhost. Each run
-is bounded by --timeout; the consumer is stopped and the stream deleted whatever happens.
+Loopback only: it refuses a Redis URL whose host is not 127.0.0.1, ::1 or localhost. Each
+consumer is bounded by --timeout; it is stopped and the stream deleted whatever happens.
 Default database: a scratch SQLite file. WARNING: with DATABASE_URL it migrates and fills
 that database (rows of learners from 2,000,000,000 up); point it at a scratch one.
 """
 
 import argparse
 import datetime
-import json
 import logging
 import os
 import platform
@@ -43,6 +47,19 @@ sys.path.insert(0, str(REPO))
 
 TOPIC = "learning-program-certificate-lifecycle"
 GROUP = "pie-bench"
+# The floor's consumer: the same command, PIE's receivers replaced by one that does nothing.
+FLOOR_CONSUMER = """
+import sys, django
+django.setup()
+from django.core.management import call_command
+from openedx_events.learning.signals import (
+    PROGRAM_CERTIFICATE_AWARDED, PROGRAM_CERTIFICATE_REVOKED)
+for signal, uid in ((PROGRAM_CERTIFICATE_AWARDED, "pie.intents.program_certificate_awarded"),
+                    (PROGRAM_CERTIFICATE_REVOKED, "pie.intents.program_certificate_revoked")):
+    assert signal.disconnect(dispatch_uid=uid), uid
+    signal.connect(lambda sender, **kwargs: None, weak=False, dispatch_uid="bench.nothing")
+call_command("consume_intent_events", *sys.argv[1:])
+"""
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 FIRST_LEARNER = 2_000_000_000  # far from any real or test learner
 PROGRAM = uuid.UUID("5e1b0c4a-7d2f-4f0e-9a63-b8c1d2e3f4a5")
@@ -85,17 +102,18 @@ def main() -> None:
     )
     print(
         f"{options.events:,} award events per run, {options.runs} run(s); consumer: "
-        f"consume_events -t {TOPIC} -g {GROUP} "
-        '--extra \'{"consumer_name": "bench-1", "check_backlog": true}\''
+        f"consume_intent_events --group {GROUP}-<floor|pie>-<run> (the floor: PIE's receivers "
+        "replaced by one that does nothing)"
     )
 
-    totals, steadies = [], []
+    results = {"floor": [], "pie": []}
     try:
         for run in range(options.runs):
             first_learner = FIRST_LEARNER + run * options.events
-            total, steady = _run(options, settings, client, scratch, run, first_learner)
-            totals.append(total)
-            steadies.append(steady)
+            for receiver, total, steady in _run(
+                options, settings, client, scratch, run, first_learner
+            ):
+                results[receiver].append((total, steady))
     except BaseException:
         print(f"kept the scratch files (database, consumer logs) in {scratch}", file=sys.stderr)
         raise
@@ -103,14 +121,24 @@ def main() -> None:
         shutil.rmtree(scratch)
     finally:
         client.close()
+    floor = statistics.median(steady for _, steady in results["floor"])
+    pie = statistics.median(steady for _, steady in results["pie"])
+    ratios = [p[1] / f[1] for p, f in zip(results["pie"], results["floor"], strict=True)]
+    for receiver, label in (("floor", "floor (no-op receiver)"), ("pie", "PIE's receivers")):
+        print(
+            f"median of {options.runs}, {label}: "
+            f"{statistics.median(total for total, _ in results[receiver]):,.0f} events/s from "
+            f"the consumer's start, "
+            f"{statistics.median(steady for _, steady in results[receiver]):,.0f} events/s "
+            "steady state"
+        )
     print(
-        f"median of {len(totals)}: {statistics.median(totals):,.0f} events/s from the "
-        f"consumer's start, {statistics.median(steadies):,.0f} events/s steady state; "
-        f"load average {_load()} after"
+        f"PIE / floor, steady state: {pie / floor:.2f} (medians); per run "
+        f"{', '.join(f'{ratio:.2f}' for ratio in ratios)}; load average {_load()} after"
     )
 
 
-def _run(options, settings, client, scratch, run, first_learner) -> tuple[float, float]:
+def _run(options, settings, client, scratch, run, first_learner) -> list[tuple]:
     from edx_event_bus_redis.internal import producer as redis_producer
     from openedx_events.data import EventsMetadata
     from openedx_events.learning.data import (
@@ -133,7 +161,6 @@ def _run(options, settings, client, scratch, run, first_learner) -> tuple[float,
         lms_user_id__gte=first_learner, lms_user_id__lt=first_learner + options.events
     )
     consumer = None
-    log_path = scratch / f"consumer-{run + 1}.log"
     try:
         started = time.monotonic()
         base_time = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
@@ -171,57 +198,82 @@ def _run(options, settings, client, scratch, run, first_learner) -> tuple[float,
         if produced != options.events:
             raise SystemExit(f"produced {produced} of {options.events} events to {stream}")
         production_seconds = time.monotonic() - started
+        print(f"run {run + 1}: produced {options.events:,} events in {production_seconds:.1f}s")
 
         environment = {**os.environ, "EVENT_BUS_TOPIC_PREFIX": prefix}
-        extra = json.dumps({"consumer_name": "bench-1", "check_backlog": True})
-        command = ["manage.py", "consume_events", "-t", TOPIC, "-g", GROUP, "--extra", extra]
-        with open(log_path, "wb") as log:
-            started = time.monotonic()
-            consumer = subprocess.Popen(
-                [sys.executable, *command],
-                cwd=REPO,
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        first_stored = None
-        deadline = started + options.timeout
-        stored = 0
-        while True:
-            stored = learners.count()
-            now = time.monotonic()
-            if stored and first_stored is None:
-                first_stored = now
-            if stored >= options.events:
-                break
-            if consumer.poll() is not None:
-                raise SystemExit(f"the consumer exited after {stored} intents; see {log_path}")
-            if now > deadline:
-                raise SystemExit(
-                    f"run {run + 1}: {stored} of {options.events} intents after "
-                    f"{options.timeout:.0f}s; see {log_path}"
+        order = ("floor", "pie") if run % 2 == 0 else ("pie", "floor")
+        results = []
+        for receiver in order:
+            group = f"{GROUP}-{receiver}-{run + 1}"
+            arguments = ["--group", group, "--consumer-name", "bench-1"]
+            if receiver == "floor":
+                command = [sys.executable, "-c", FLOOR_CONSUMER, *arguments]
+            else:
+                command = [sys.executable, "manage.py", "consume_intent_events", *arguments]
+            log_path = scratch / f"consumer-{run + 1}-{receiver}.log"
+            with open(log_path, "wb") as log:
+                started = time.monotonic()
+                consumer = subprocess.Popen(
+                    command,
+                    cwd=REPO,
+                    env=environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
-            time.sleep(0.05)
-        finished = time.monotonic()
-        total = options.events / (finished - started)
-        steady = (options.events - 1) / max(finished - first_stored, 1e-9)
-        print(
-            f"run {run + 1}: produced in {production_seconds:.1f}s; consumed "
-            f"{options.events:,} in {finished - started:.1f}s = {total:,.0f} events/s "
-            f"(start-up {first_stored - started:.1f}s; steady state {steady:,.0f} events/s)"
-        )
-        return total, steady
+            first_done, finished = _wait_for_group(
+                options, client, stream, group, consumer, started, log_path
+            )
+            _stop(consumer)
+            consumer = None
+            if receiver == "pie" and (stored := learners.count()) != options.events:
+                raise SystemExit(f"{stored} of {options.events} events stored; see {log_path}")
+            total = options.events / (finished - started)
+            steady = (options.events - 1) / max(finished - first_done, 1e-9)
+            print(
+                f"run {run + 1}, {receiver:5}: consumed {options.events:,} in "
+                f"{finished - started:.1f}s = {total:,.0f} events/s (start-up "
+                f"{first_done - started:.1f}s; steady state {steady:,.0f} events/s)"
+            )
+            results.append((receiver, total, steady))
+        return results
     finally:
-        if consumer is not None and consumer.poll() is None:
-            os.killpg(consumer.pid, signal.SIGTERM)
-            try:
-                consumer.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(consumer.pid, signal.SIGKILL)
-                consumer.wait(timeout=10)
+        if consumer is not None:
+            _stop(consumer)
         client.delete(stream)
         producer.client.close()
+
+
+def _wait_for_group(options, client, stream, group, consumer, started, log_path):
+    """(first event acknowledged, every event acknowledged), as time.monotonic() values."""
+    first_done = None
+    deadline = started + options.timeout
+    while True:
+        now = time.monotonic()
+        groups = {g["name"].decode(): g for g in client.xinfo_groups(stream)}
+        state = groups.get(group)
+        read = state["entries-read"] or 0 if state else 0
+        if read and first_done is None:
+            first_done = now
+        if state and read >= options.events and state["pending"] == 0:
+            return first_done, now
+        if consumer.poll() is not None:
+            raise SystemExit(f"the consumer exited after {read} events; see {log_path}")
+        if now > deadline:
+            raise SystemExit(
+                f"{read} of {options.events} events after {options.timeout:.0f}s; see {log_path}"
+            )
+        time.sleep(0.05)
+
+
+def _stop(consumer) -> None:
+    if consumer.poll() is None:
+        os.killpg(consumer.pid, signal.SIGTERM)
+        try:
+            consumer.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(consumer.pid, signal.SIGKILL)
+            consumer.wait(timeout=10)
 
 
 def _load() -> str:

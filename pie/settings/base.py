@@ -222,6 +222,15 @@ EVENT_BUS_PRODUCER = "edx_event_bus_redis.create_producer"
 EVENT_BUS_REDIS_CONNECTION_URL = os.environ.get("EVENT_BUS_REDIS_CONNECTION_URL") or None
 # Streams are named "<prefix>-<topic>", so environments can share one Redis.
 EVENT_BUS_TOPIC_PREFIX = os.environ.get("EVENT_BUS_TOPIC_PREFIX", "")
+# How long a receiver holds an event while the database does not answer, retrying with
+# backoff, before the consumer exits (status 75) without acknowledging it, so that the next
+# consumer reads it again (pie/apps/intents/event_delivery.py). Five minutes covers a database
+# restart or failover; a longer outage costs a restart of the consumer every five minutes.
+PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS = 300.0
+# How long the Redis consumer blocks waiting for an event (the library's default is 60 s):
+# consume_intent_events checks for SIGTERM between reads, so it stops within 5 s, after
+# acknowledging the event in hand. An idle consumer then asks Redis once every 5 s.
+EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT = 5
 
 # create_dev_token signs tokens with the first issuer's secret; only development settings
 # turn it on.

@@ -34,6 +34,10 @@ EVENT_BUS_REDIS_CONNECTION_URL = (
     os.environ.get("EVENT_BUS_REDIS_CONNECTION_URL") or "redis://localhost:6379/"
 )
 EVENT_BUS_TOPIC_PREFIX = os.environ.get("EVENT_BUS_TOPIC_PREFIX", "dev")
+# Shorter in the event bus tests, which take the database away on purpose.
+PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS = float(
+    os.environ.get("PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS") or 300
+)
 
 # `make serve` runs gunicorn with DEBUG=false; the admin still gets its CSS and JavaScript.
 PIE_SERVE_STATIC_FILES = True

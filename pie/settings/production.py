@@ -29,11 +29,21 @@ OPERATOR_SETTINGS = {
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
     "DATABASE_URL",
     "DEBUG",
+    "EVENT_BUS_CONSUMER",
+    "EVENT_BUS_KAFKA_API_KEY",
+    "EVENT_BUS_KAFKA_API_SECRET",
+    "EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS",
+    "EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT",
+    "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY",
+    "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET",
+    "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL",
+    "EVENT_BUS_PRODUCER",
     "EVENT_BUS_REDIS_CONNECTION_URL",
     "EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT",
     "EVENT_BUS_TOPIC_PREFIX",
     "LANGUAGE_CODE",
     "LOG_LEVEL",
+    "PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS",
     "PIE_SERVICE_WORKER_USERNAMES",
     "RETIREMENT_SERVICE_WORKER_USERNAME",
     "SECRET_KEY",
@@ -46,6 +56,19 @@ OPERATOR_SETTINGS = {
     "STATIC_ROOT",
     "STATIC_URL",
 }
+# The event bus settings that the environment may also set (and that win over the file).
+EVENT_BUS_ENVIRONMENT_SETTINGS = (
+    "EVENT_BUS_CONSUMER",
+    "EVENT_BUS_PRODUCER",
+    "EVENT_BUS_REDIS_CONNECTION_URL",
+    "EVENT_BUS_TOPIC_PREFIX",
+    "EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS",
+    "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL",
+    "EVENT_BUS_KAFKA_API_KEY",
+    "EVENT_BUS_KAFKA_API_SECRET",
+    "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY",
+    "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET",
+)
 # Dict settings merged key by key into base.py's value.
 MERGED_SETTINGS = {"JWT_AUTH", "EDX_DRF_EXTENSIONS", "DATABASE_OPTIONS"}
 # Keys of JWT_AUTH an operator may set. The decode handler is not among them: PIE's own
@@ -114,10 +137,20 @@ def _env_overrides() -> dict:
     for name in ("SECRET_KEY", "DATABASE_URL", "LOG_LEVEL", "STATIC_ROOT"):
         if os.environ.get(name):
             config[name] = os.environ[name]
-    # The event bus consumer's Redis (its URL may hold a password) and stream prefix.
-    for name in ("EVENT_BUS_REDIS_CONNECTION_URL", "EVENT_BUS_TOPIC_PREFIX"):
+    # The event bus: which transport, where it is and its credentials (secrets are often
+    # given to containers as environment variables), and the stream or topic prefix.
+    for name in EVENT_BUS_ENVIRONMENT_SETTINGS:
         if os.environ.get(name):
             config[name] = os.environ[name]
+    if os.environ.get("PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS"):
+        try:
+            config["PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS"] = float(
+                os.environ["PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS"]
+            )
+        except ValueError:
+            raise ImproperlyConfigured(
+                "PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS must be a number of seconds."
+            ) from None
     if os.environ.get("CONN_MAX_AGE"):
         try:
             config["CONN_MAX_AGE"] = int(os.environ["CONN_MAX_AGE"])

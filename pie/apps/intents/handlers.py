@@ -11,8 +11,9 @@ so a redelivered event describes the very same intent, which the service refuses
 duplicate: redelivery stores nothing new. An event that cannot become an intent (no user id,
 a malformed program UUID or time) is logged, with its event id and never the learner's
 personal data, and skipped: it never raises into the consumer. So is an event for a retired
-learner (Open edX account deletion), whatever its age. Database errors do raise, so
-that the consumer logs and counts them like any other failure.
+learner (Open edX account deletion), whatever its age. While the database does not answer,
+the event is held and retried, never acknowledged as failed (``event_delivery``); other
+database errors raise, so that the consumer logs them like any other failure.
 """
 
 import logging
@@ -24,6 +25,7 @@ from openedx_events.learning.signals import (
 )
 
 from pie.apps.intents import services
+from pie.apps.intents.event_delivery import held_through_database_outage
 from pie.apps.intents.exceptions import DuplicateIntentError, IntentError, RetiredLearnerError
 from pie.apps.intents.models import Certainty
 from pie.apps.intents.values import (
@@ -43,12 +45,14 @@ REVOKED_INTENT = ("CERTIFICATE_REVOKED", Certainty.CERTAIN_NO)
 
 
 @receiver(PROGRAM_CERTIFICATE_AWARDED, dispatch_uid="pie.intents.program_certificate_awarded")
+@held_through_database_outage
 def program_certificate_awarded(sender, program_certificate=None, metadata=None, **kwargs):
     """A learner earned a program certificate: they will complete it (CERTAIN_YES)."""
     _record_intent(program_certificate, metadata, *AWARDED_INTENT)
 
 
 @receiver(PROGRAM_CERTIFICATE_REVOKED, dispatch_uid="pie.intents.program_certificate_revoked")
+@held_through_database_outage
 def program_certificate_revoked(sender, program_certificate=None, metadata=None, **kwargs):
     """A learner's program certificate was revoked: withdraw the award's certainty."""
     _record_intent(program_certificate, metadata, *REVOKED_INTENT)

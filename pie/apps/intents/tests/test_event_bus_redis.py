@@ -1,8 +1,9 @@
 """
 The real round trip: events produced to Redis with edx-event-bus-redis's producer, consumed by
-the real `./manage.py consume_events` in a subprocess (local settings, its own SQLite file),
-stored as intents. Needs a Redis at EVENT_BUS_REDIS_CONNECTION_URL (127.0.0.1:6379): without
-one the test skips, unless PIE_REQUIRE_REDIS=1 (CI) makes that a failure.
+the real `./manage.py consume_events` or `consume_intent_events` in a subprocess (local
+settings, its own SQLite file), stored as intents, including through a database outage. Needs
+a Redis at EVENT_BUS_REDIS_CONNECTION_URL (127.0.0.1:6379): without one the test skips, unless
+PIE_REQUIRE_REDIS=1 (CI) makes that a failure.
 """
 
 import datetime
@@ -96,22 +97,29 @@ class Bus:
         return newest[0][0]
 
     def start_consumer(self, consumer_name: str, **extra) -> subprocess.Popen:
-        log_path = self.tmp_path / f"{consumer_name}.log"
+        """The standard command, consume_events."""
+        extra = json.dumps({"consumer_name": consumer_name, **extra})
+        return self._start(
+            consumer_name, ["consume_events", "-t", TOPIC, "-g", GROUP, "--extra", extra]
+        )
+
+    def start_intent_consumer(
+        self, log_name: str, *arguments: str, outage_seconds: float = 300
+    ) -> subprocess.Popen:
+        """PIE's command, consume_intent_events, with its own defaults."""
+        return self._start(
+            log_name,
+            ["consume_intent_events", *arguments],
+            PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS=str(outage_seconds),
+        )
+
+    def _start(self, log_name: str, command: list[str], **env) -> subprocess.Popen:
+        log_path = self.tmp_path / f"{log_name}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "manage.py",
-                    "consume_events",
-                    "-t",
-                    TOPIC,
-                    "-g",
-                    GROUP,
-                    "--extra",
-                    json.dumps({"consumer_name": consumer_name, **extra}),
-                ],
+                [sys.executable, "manage.py", *command],
                 cwd=REPO,
-                env=self.env,
+                env={**self.env, **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, stopped as a whole
@@ -151,12 +159,28 @@ class Bus:
 
     def consumer_running(self, consumer_name: str) -> bool:
         """The consumer has created its group and set where it reads from, and is polling."""
-        log_path = self.tmp_path / f"{consumer_name}.log"
-        return "Running consumer for" in log_path.read_text(errors="replace")
+        return self.logged(consumer_name, "Running consumer for")
+
+    def logged(self, log_name: str, text: str) -> bool:
+        return text in (self.tmp_path / f"{log_name}.log").read_text(errors="replace")
+
+    def pending(self) -> int:
+        """Events the group has read and not acknowledged."""
+        return self.client.xpending(self.stream, GROUP)["pending"]
+
+    def take_the_database_away(self):
+        """An outage: the file is gone; SQLite opens an empty one, without PIE's tables."""
+        os.replace(self.database, self.tmp_path / "away.sqlite3")
+
+    def bring_the_database_back(self):
+        os.replace(self.tmp_path / "away.sqlite3", self.database)
 
     def group_done_with(self, entry_id: bytes) -> bool:
         """The group has read up to entry_id and acknowledged everything it read."""
-        (group,) = [g for g in self.client.xinfo_groups(self.stream) if g["name"] == GROUP.encode()]
+        groups = [g for g in self.client.xinfo_groups(self.stream) if g["name"] == GROUP.encode()]
+        if not groups:  # no consumer has created it yet
+            return False
+        (group,) = groups
         return group["last-delivered-id"] == entry_id and group["pending"] == 0
 
     def intents(self) -> list[tuple]:
@@ -233,3 +257,69 @@ def test_consume_events_stores_awards_and_revocations_from_redis(bus):
     bus.stop_consumers()
     assert all(process.poll() is not None for process, _ in bus.consumers)
     assert "Traceback" not in bus.consumer_logs()
+
+
+def test_consume_intent_events_reads_the_backlog_and_skips_poison_events(bus):
+    bus.migrate()
+    # Produced before any consumer ran: PIE's command reads the group's backlog.
+    award = metadata(PROGRAM_CERTIFICATE_AWARDED)
+    bus.produce(PROGRAM_CERTIFICATE_AWARDED, award, lms_user_id=LEARNER, program_uuid=PROGRAM)
+    poison = bus.produce(PROGRAM_CERTIFICATE_AWARDED, metadata(), program_uuid="not-a-uuid")
+    bus.start_intent_consumer("pie-a")
+    bus.wait_for("reading the backlog", lambda: bus.group_done_with(poison))
+
+    assert bus.intents() == [(LEARNER, PROGRAM.hex, "EARNED_PROGRAM_CERT", "CERTAIN_YES")]
+    # The poison event is logged, acknowledged and never retried.
+    assert bus.logged("pie-a", "Skipped event")
+    assert not bus.logged("pie-a", "is held")
+
+    # SIGTERM stops it cleanly, status 0.
+    ((process, _),) = bus.consumers
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    assert "Traceback" not in bus.consumer_logs()
+
+
+def test_consume_intent_events_holds_an_award_through_a_database_outage(bus):
+    bus.migrate()
+    bus.start_intent_consumer("pie-a")
+    bus.wait_for("reading the stream", lambda: bus.consumer_running("pie-a"))
+
+    bus.take_the_database_away()
+    award = bus.produce(
+        PROGRAM_CERTIFICATE_AWARDED, metadata(), lms_user_id=LEARNER, program_uuid=PROGRAM
+    )
+    bus.wait_for("holding the award", lambda: bus.logged("pie-a", "is held"))
+    assert bus.pending() == 1  # read, not acknowledged
+    bus.bring_the_database_back()
+
+    bus.wait_for("acknowledging the award", lambda: bus.group_done_with(award))
+    assert bus.intents() == [(LEARNER, PROGRAM.hex, "EARNED_PROGRAM_CERT", "CERTAIN_YES")]
+    ((process, _),) = bus.consumers
+    assert process.poll() is None  # it rode the outage out
+
+
+def test_consume_intent_events_exits_unacknowledged_past_the_outage_limit(bus):
+    bus.migrate()
+    first = bus.start_intent_consumer("pie-a", "--claim-pending-after", "1", outage_seconds=2)
+    bus.wait_for("reading the stream", lambda: bus.consumer_running("pie-a"))
+
+    bus.take_the_database_away()
+    award = bus.produce(
+        PROGRAM_CERTIFICATE_AWARDED, metadata(), lms_user_id=LEARNER, program_uuid=PROGRAM
+    )
+    try:
+        status = first.wait(timeout=WAIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the consumer did not give up:\n{bus.consumer_logs()}")
+    assert status == 75, bus.consumer_logs()
+    assert bus.logged("pie-a", "is not acknowledged")
+    assert bus.pending() == 1  # still there for the next consumer
+
+    # The database is back; the next consumer (another process, so another name) takes over
+    # the pending award and stores it, once.
+    bus.bring_the_database_back()
+    bus.start_intent_consumer("pie-b", "--claim-pending-after", "1")
+    bus.wait_for("storing the award", lambda: bus.intents() != [])
+    bus.wait_for("acknowledging the award", lambda: bus.group_done_with(award))
+    assert bus.intents() == [(LEARNER, PROGRAM.hex, "EARNED_PROGRAM_CERT", "CERTAIN_YES")]
