@@ -25,6 +25,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's JavaScript and CSS as static files: /api-docs/ loads nothing from a CDN.
+    "drf_spectacular_sidecar",
     "pie.apps.core",
     "pie.apps.intents",
     # The Open edX event bus: openedx_events provides the signals and `consume_events`;
@@ -204,6 +206,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
+    # Swagger UI from drf-spectacular-sidecar's static files, served at STATIC_URL.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Usernames of other Open edX services' workers (their JWTs' preferred_username) allowed on
