@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -27,6 +28,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI's JavaScript and CSS as static files: /api-docs/ loads nothing from a CDN.
     "drf_spectacular_sidecar",
+    "corsheaders",
+    # GET /csrf/api/v1/token, where micro-frontends fetch a CSRF token before a write.
+    "csrf.apps.CsrfAppConfig",
     "pie.apps.core",
     "pie.apps.intents",
     # The Open edX event bus: openedx_events provides the signals and `consume_events`;
@@ -38,6 +42,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "edx_django_utils.cache.middleware.RequestCacheMiddleware",
     "pie.apps.core.middleware.RequestLoggingMiddleware",
+    # Before SecurityMiddleware and CommonMiddleware, so that a preflight is answered (and
+    # never redirected) and every response carries the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -195,6 +202,20 @@ JWT_AUTH = {
     "JWT_AUTH_COOKIE_SIGNATURE": "edx-jwt-cookie-signature",
     "JWT_AUTH_REFRESH_COOKIE": "edx-jwt-refresh-cookie",
 }
+
+# Micro-frontends (docs/operations.rst, "Open edX integration"): frontend-platform's client
+# sends the LMS's JWT cookies with credentials and the header USE-JWT-COOKIE, and preflights
+# every request. Only the API and the CSRF token view answer cross-origin requests.
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = (*cors_default_headers, "use-jwt-cookie")
+CORS_URLS_REGEX = r"^/(api|csrf)/"
+# An origin that posts with a CSRF token must also be trusted by Django's CSRF check.
+CSRF_TRUSTED_ORIGINS: list[str] = []
+# PIE's own names, so that another service's cookies on a shared domain (the LMS's
+# "csrftoken" and "sessionid") are never mistaken for PIE's.
+CSRF_COOKIE_NAME = "pie_csrftoken"
+SESSION_COOKIE_NAME = "pie_sessionid"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "PIE: Program Intent and Engagement",

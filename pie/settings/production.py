@@ -11,6 +11,7 @@ docs/operations.rst for the reference table.
 
 import json
 import os
+from urllib.parse import urlsplit
 
 import yaml
 from django.core.exceptions import ImproperlyConfigured
@@ -22,6 +23,10 @@ from pie.settings.base import JWT_AUTH, database_from_url
 OPERATOR_SETTINGS = {
     "ALLOWED_HOSTS",
     "CONN_MAX_AGE",
+    # Micro-frontends' origins. CORS_ORIGIN_WHITELIST is the name Open edX IDAs and Tutor
+    # plugins use; CORS_ALLOWED_ORIGINS is django-cors-headers' own. PIE allows both lists.
+    "CORS_ALLOWED_ORIGINS",
+    "CORS_ORIGIN_WHITELIST",
     "CSRF_COOKIE_DOMAIN",
     "CSRF_TRUSTED_ORIGINS",
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
@@ -144,6 +149,38 @@ def _json_env(name: str):
         raise ImproperlyConfigured(f"{name} must be JSON.") from None
 
 
+def _configure_origins(namespace: dict) -> None:
+    """
+    One list of CORS origins from both names an operator may use, and every origin checked:
+    a browser's Origin header is exactly ``scheme://host[:port]``, so anything else (a
+    trailing slash, a path, no scheme) would never match and is refused here, by name.
+    """
+    for name in ("CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST", "CSRF_TRUSTED_ORIGINS"):
+        origins = namespace.get(name) or []
+        if not isinstance(origins, list | tuple):
+            raise ImproperlyConfigured(f"{name} must be a list of origins.")
+        for origin in origins:
+            try:
+                parts = urlsplit(origin) if isinstance(origin, str) else None
+            except ValueError:  # e.g. an unclosed IPv6 bracket
+                parts = None
+            if (
+                parts is None
+                or parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path
+                or parts.query
+                or parts.fragment
+            ):
+                raise ImproperlyConfigured(
+                    f"{name}: {origin!r} is not an origin; write it as "
+                    "https://host or https://host:port, without a path or trailing slash."
+                )
+    allowed = list(namespace.get("CORS_ALLOWED_ORIGINS") or [])
+    allowed += namespace.pop("CORS_ORIGIN_WHITELIST", None) or []
+    namespace["CORS_ALLOWED_ORIGINS"] = list(dict.fromkeys(allowed))
+
+
 def _refuse_unsafe(settings: dict) -> None:
     secret_key = settings.get("SECRET_KEY") or ""
     if secret_key in DEV_SECRETS or len(secret_key) < MIN_SECRET_KEY_LENGTH:
@@ -230,4 +267,5 @@ LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
 _apply(_read_config_file(), globals())
 _apply(_env_overrides(), globals())
 _configure_database(globals())
+_configure_origins(globals())
 _refuse_unsafe(globals())

@@ -145,6 +145,9 @@ def test_production_check_deploy_is_clean(tmp_path):
             "JWT_ISSUERS[0].SECRET_KEY",
         ),
         ({"JWT_AUTH": {"JWT_ISSUERS": []}}, "JWT_ISSUERS"),
+        ({"CORS_ORIGIN_WHITELIST": ["https://apps.example.com/"]}, "CORS_ORIGIN_WHITELIST"),
+        ({"CORS_ALLOWED_ORIGINS": ["apps.example.com"]}, "CORS_ALLOWED_ORIGINS"),
+        ({"CSRF_TRUSTED_ORIGINS": "https://apps.example.com"}, "CSRF_TRUSTED_ORIGINS"),
         ({"JWT_AUTH": {"JWT_DECODE_HANDLER": "edx.decoder"}}, "JWT_DECODE_HANDLER"),
         ({"ALLOWED_HOST": ["typo.example.com"]}, "ALLOWED_HOST"),
         ({"JWT_AUTH": "not a mapping"}, "JWT_AUTH"),
@@ -221,3 +224,34 @@ def test_unreadable_or_invalid_configuration_file_is_one_clear_error(tmp_path):
         result = run_with_settings("production", CHECK_DEPLOY, PIE_CFG=str(path))
         assert result.returncode != 0
         assert "PIE_CFG" in result.stderr
+
+
+def test_production_takes_mfe_origins_under_either_cors_name_and_csrf_trusted_origins(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings;"
+        "from corsheaders.conf import conf;"
+        "print(' '.join(conf.CORS_ALLOWED_ORIGINS));"
+        "print(' '.join(settings.CSRF_TRUSTED_ORIGINS));"
+        "print(conf.CORS_ALLOW_CREDENTIALS, 'use-jwt-cookie' in conf.CORS_ALLOW_HEADERS)"
+    )
+    config = production_config(
+        CORS_ORIGIN_WHITELIST=["https://apps.example.com", "https://learning.example.com"],
+        CORS_ALLOWED_ORIGINS=["https://learning.example.com", "https://dashboard.example.com"],
+        CSRF_TRUSTED_ORIGINS=["https://apps.example.com", "https://*.example.com"],
+    )
+    result = run_with_settings("production", code, config, tmp_path)
+    assert result.stdout.splitlines() == [
+        "https://learning.example.com https://dashboard.example.com https://apps.example.com",
+        "https://apps.example.com https://*.example.com",
+        "True True",
+    ], result.stderr
+
+
+def test_local_settings_allow_devstacks_micro_frontends():
+    code = (
+        "from django.conf import settings;"
+        "print(sorted(set(settings.CORS_ALLOWED_ORIGINS) & set(settings.CSRF_TRUSTED_ORIGINS)))"
+    )
+    result = run_with_settings("local", code)
+    for port in (1995, 1996, 1997, 2000):
+        assert f"'http://localhost:{port}'" in result.stdout, result.stderr
