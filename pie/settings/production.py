@@ -64,7 +64,8 @@ JWT_AUTH_OPERATOR_KEYS = {
     "JWT_SUPPORTED_VERSION",
 }
 
-# Values that are public: devstack's and PIE's own development and test values.
+# Values that are public: devstack's, Open edX's placeholders and PIE's own development and
+# test values. Compared without regard to case.
 DEV_SECRETS = {
     "",
     "lms-secret",
@@ -75,8 +76,12 @@ DEV_SECRETS = {
     "insecure-secret-key",
     "secret",
     "changeme",
+    "change-me",
+    "replace-me",
 }
-MIN_JWT_SECRET_LENGTH = 32
+# Tutor's JWT_COMMON_SECRET_KEY, which the LMS signs with, is 24 random characters. PyJWT
+# still warns (once per process) about HS256 keys under 32 bytes: RFC 7518's advice.
+MIN_JWT_SECRET_LENGTH = 16
 MIN_SECRET_KEY_LENGTH = 50
 
 
@@ -149,6 +154,10 @@ def _json_env(name: str):
         raise ImproperlyConfigured(f"{name} must be JSON.") from None
 
 
+def _is_dev_secret(value: str) -> bool:
+    return value.lower() in {secret.lower() for secret in DEV_SECRETS}
+
+
 def _configure_origins(namespace: dict) -> None:
     """
     One list of CORS origins from both names an operator may use, and every origin checked:
@@ -183,7 +192,7 @@ def _configure_origins(namespace: dict) -> None:
 
 def _refuse_unsafe(settings: dict) -> None:
     secret_key = settings.get("SECRET_KEY") or ""
-    if secret_key in DEV_SECRETS or len(secret_key) < MIN_SECRET_KEY_LENGTH:
+    if _is_dev_secret(secret_key) or len(secret_key) < MIN_SECRET_KEY_LENGTH:
         raise ImproperlyConfigured(
             f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
             "characters, not a development default."
@@ -209,7 +218,7 @@ def _refuse_unsafe(settings: dict) -> None:
         secret = issuer.get("SECRET_KEY") or ""
         if not secret and has_public_keys:
             continue  # asymmetric-only issuer: RS256 tokens verified with the JWK set
-        if secret in DEV_SECRETS or len(secret) < MIN_JWT_SECRET_LENGTH:
+        if _is_dev_secret(secret) or len(secret) < MIN_JWT_SECRET_LENGTH:
             raise ImproperlyConfigured(
                 f"{where}.SECRET_KEY must be the LMS's real JWT secret (at least "
                 f"{MIN_JWT_SECRET_LENGTH} characters), not a development default; or leave it "

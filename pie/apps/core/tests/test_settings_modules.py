@@ -15,6 +15,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[4]
 STRONG_SECRET_KEY = "k" * 20 + "3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e"
 STRONG_JWT_SECRET = "an-lms-jwt-secret-of-forty-characters-xx"
+# What Tutor generates for JWT_COMMON_SECRET_KEY: 24 random letters and digits.
+TUTOR_JWT_SECRET = "q7RkW2mZp9TfXc4LbN8vYs3H"
 
 FORGERY_PROBE = textwrap.dedent(
     """
@@ -224,6 +226,54 @@ def test_unreadable_or_invalid_configuration_file_is_one_clear_error(tmp_path):
         result = run_with_settings("production", CHECK_DEPLOY, PIE_CFG=str(path))
         assert result.returncode != 0
         assert "PIE_CFG" in result.stderr
+
+
+def production_config_with_jwt_secret(secret: str) -> dict:
+    issuer = {
+        "ISSUER": "https://lms.example.com/oauth2",
+        "AUDIENCE": "openedx",
+        "SECRET_KEY": secret,
+    }
+    return production_config(JWT_AUTH={"JWT_ISSUERS": [issuer]})
+
+
+def test_production_accepts_tutors_24_character_jwt_secret_and_verifies_with_it(tmp_path):
+    code = textwrap.dedent(
+        """
+        import os, time, django, jwt
+        django.setup()
+        from pie.apps.core.authentication import decode_jwt
+        now = int(time.time())
+        claims = {"iss": "https://lms.example.com/oauth2", "aud": "openedx", "iat": now,
+                  "exp": now + 60, "user_id": 5, "preferred_username": "learner5"}
+        token = jwt.encode(claims, os.environ["PROBE_SECRET"], algorithm="HS256")
+        print(decode_jwt(token)["user_id"])
+        """
+    )
+    config = production_config_with_jwt_secret(TUTOR_JWT_SECRET)
+    result = run_with_settings("production", code, config, tmp_path, PROBE_SECRET=TUTOR_JWT_SECRET)
+    assert result.stdout.strip() == "5", result.stderr
+    forged = run_with_settings("production", FORGERY_PROBE, config, tmp_path)
+    assert forged.stdout.strip() == "REJECTED", forged.stderr
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "q7RkW2mZp9TfXc4",  # 15 characters: one short of the minimum
+        "replace-me",
+        "SET-ME-PLEASE",
+        # Development values long enough to pass the length rule alone.
+        "pie-test-jwt-secret",
+        "Insecure-Secret-Key",
+    ],
+)
+def test_production_refuses_short_or_development_jwt_secrets(tmp_path, secret):
+    config = production_config_with_jwt_secret(secret)
+    result = run_with_settings("production", CHECK_DEPLOY, config, tmp_path)
+    assert result.returncode != 0
+    assert "JWT_ISSUERS[0].SECRET_KEY" in result.stderr
+    assert secret not in result.stderr  # the message names the setting, never the value
 
 
 def test_production_takes_mfe_origins_under_either_cors_name_and_csrf_trusted_origins(tmp_path):
