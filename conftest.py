@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from pie.apps.core.dev_tokens import create_dev_token
+from pie.apps.core.tests.telemetry import RecordingBackend
 
 
 @pytest.fixture
@@ -23,3 +24,14 @@ def make_client():
 def learner_client(make_client):
     """The learner with LMS user id 1001."""
     return make_client(1001)
+
+
+@pytest.fixture
+def telemetry(settings):
+    """Route edx-django-utils' monitoring to a recording backend; yields it."""
+    RecordingBackend.attributes.clear()
+    RecordingBackend.spans.clear()
+    settings.OPENEDX_TELEMETRY = ["pie.apps.core.tests.telemetry.RecordingBackend"]
+    yield RecordingBackend
+    RecordingBackend.attributes.clear()
+    RecordingBackend.spans.clear()

@@ -41,6 +41,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "edx_django_utils.cache.middleware.RequestCacheMiddleware",
+    # edx-django-utils' monitoring, as openedx/credentials lists it (below the request cache,
+    # which holds the attributes until the response). Not MonitoringMemoryMiddleware nor
+    # FrontendMonitoringMiddleware: both are switched by django-waffle, which PIE does not
+    # install, and PIE serves no learner-facing HTML. They report to the backends named by
+    # OPENEDX_TELEMETRY (none by default).
+    "edx_django_utils.monitoring.MonitoringSupportMiddleware",
+    "edx_django_utils.monitoring.DeploymentMonitoringMiddleware",
+    "edx_django_utils.monitoring.CookieMonitoringMiddleware",
     "pie.apps.core.middleware.RequestLoggingMiddleware",
     # Before SecurityMiddleware and CommonMiddleware, so that a preflight is answered (and
     # never redirected) and every response carries the CORS headers.
@@ -239,7 +247,9 @@ PIE_SERVICE_WORKER_USERNAMES: list[str] = []
 # The user edx-platform's retirement pipeline calls PIE as (POST /api/v1/retire_user/).
 RETIREMENT_SERVICE_WORKER_USERNAME = "retirement_service_worker"
 
-# edx-django-utils' monitoring: no New Relic or Datadog agent unless an operator adds one.
+# edx-django-utils' monitoring: no New Relic or Datadog agent unless an operator adds one
+# (e.g. ["edx_django_utils.monitoring.OpenTelemetryBackend"] with that agent installed).
+# None would mean New Relic, edx-django-utils' default.
 OPENEDX_TELEMETRY: list[str] = []
 
 # The Open edX event bus (docs/event_bus.rst): `./manage.py consume_events` reads program

@@ -37,6 +37,8 @@ OPERATOR_SETTINGS = {
     "EVENT_BUS_TOPIC_PREFIX",
     "LANGUAGE_CODE",
     "LOG_LEVEL",
+    # edx-django-utils' telemetry backends, e.g. edx_django_utils.monitoring.DatadogBackend.
+    "OPENEDX_TELEMETRY",
     "PIE_SERVICE_WORKER_USERNAMES",
     "RETIREMENT_SERVICE_WORKER_USERNAME",
     "SECRET_KEY",
@@ -224,6 +226,13 @@ def _refuse_unsafe(settings: dict) -> None:
                 f"{MIN_JWT_SECRET_LENGTH} characters), not a development default; or leave it "
                 "empty and set JWT_PUBLIC_SIGNING_JWK_SET."
             )
+    telemetry = settings.get("OPENEDX_TELEMETRY")
+    if not isinstance(telemetry, list) or not all(isinstance(name, str) for name in telemetry):
+        # edx-django-utils would raise on the first request for a string, and read None as
+        # New Relic.
+        raise ImproperlyConfigured(
+            "OPENEDX_TELEMETRY must be a list of backend class paths (or [] for none)."
+        )
 
 
 def _apply(config: dict, namespace: dict) -> None:

@@ -150,6 +150,8 @@ def test_production_check_deploy_is_clean(tmp_path):
         ({"CORS_ORIGIN_WHITELIST": ["https://apps.example.com/"]}, "CORS_ORIGIN_WHITELIST"),
         ({"CORS_ALLOWED_ORIGINS": ["apps.example.com"]}, "CORS_ALLOWED_ORIGINS"),
         ({"CSRF_TRUSTED_ORIGINS": "https://apps.example.com"}, "CSRF_TRUSTED_ORIGINS"),
+        ({"OPENEDX_TELEMETRY": "edx_django_utils.monitoring.DatadogBackend"}, "OPENEDX_TELEMETRY"),
+        ({"OPENEDX_TELEMETRY": None}, "OPENEDX_TELEMETRY"),
         ({"JWT_AUTH": {"JWT_DECODE_HANDLER": "edx.decoder"}}, "JWT_DECODE_HANDLER"),
         ({"ALLOWED_HOST": ["typo.example.com"]}, "ALLOWED_HOST"),
         ({"JWT_AUTH": "not a mapping"}, "JWT_AUTH"),
@@ -295,6 +297,15 @@ def test_production_takes_mfe_origins_under_either_cors_name_and_csrf_trusted_or
         "https://apps.example.com https://*.example.com",
         "True True",
     ], result.stderr
+
+
+def test_production_takes_opentelemetry_as_telemetry_backend(tmp_path):
+    code = "from django.conf import settings; print(settings.OPENEDX_TELEMETRY)"
+    backend = "edx_django_utils.monitoring.OpenTelemetryBackend"
+    result = run_with_settings(
+        "production", code, production_config(OPENEDX_TELEMETRY=[backend]), tmp_path
+    )
+    assert result.stdout.strip() == str([backend]), result.stderr
 
 
 def test_local_settings_allow_devstacks_micro_frontends():
