@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from pie.apps.core.dev_tokens import create_dev_token, dev_service_token_payload, sign_dev_token
+from pie.apps.core.tests.telemetry import RecordingBackend
 
 
 @pytest.fixture
@@ -39,3 +40,14 @@ def make_service_client():
         return client
 
     return make
+
+
+@pytest.fixture
+def telemetry(settings):
+    """Route edx-django-utils' monitoring to a recording backend; yields it."""
+    RecordingBackend.attributes.clear()
+    RecordingBackend.spans.clear()
+    settings.OPENEDX_TELEMETRY = ["pie.apps.core.tests.telemetry.RecordingBackend"]
+    yield RecordingBackend
+    RecordingBackend.attributes.clear()
+    RecordingBackend.spans.clear()

@@ -14,6 +14,8 @@ admin.site.site_title = "PIE"
 urlpatterns = [
     path("admin/", admin.site.urls),
     re_path(r"^health/?$", core_views.health, name="health"),
+    # edx-drf-extensions' GET /csrf/api/v1/token, which frontend-platform calls before a write.
+    path("", include("csrf.urls")),
     path("api/v1/", include(("pie.apps.intents.api.v1.urls", "v1"), namespace="v1")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
     re_path(

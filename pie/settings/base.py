@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -25,6 +26,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's JavaScript and CSS as static files: /api-docs/ loads nothing from a CDN.
+    "drf_spectacular_sidecar",
+    "corsheaders",
+    # GET /csrf/api/v1/token, where micro-frontends fetch a CSRF token before a write.
+    "csrf.apps.CsrfAppConfig",
     "pie.apps.core",
     "pie.apps.intents",
     # The Open edX event bus: openedx_events provides the signals and `consume_events`;
@@ -35,7 +41,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "edx_django_utils.cache.middleware.RequestCacheMiddleware",
+    # edx-django-utils' monitoring, as openedx/credentials lists it (below the request cache,
+    # which holds the attributes until the response). Not MonitoringMemoryMiddleware nor
+    # FrontendMonitoringMiddleware: both are switched by django-waffle, which PIE does not
+    # install, and PIE serves no learner-facing HTML. They report to the backends named by
+    # OPENEDX_TELEMETRY (none by default).
+    "edx_django_utils.monitoring.MonitoringSupportMiddleware",
+    "edx_django_utils.monitoring.DeploymentMonitoringMiddleware",
+    "edx_django_utils.monitoring.CookieMonitoringMiddleware",
     "pie.apps.core.middleware.RequestLoggingMiddleware",
+    # Before SecurityMiddleware and CommonMiddleware, so that a preflight is answered (and
+    # never redirected) and every response carries the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -192,6 +209,20 @@ JWT_AUTH = {
     "JWT_AUTH_REFRESH_COOKIE": "edx-jwt-refresh-cookie",
 }
 
+# Micro-frontends (docs/operations.rst, "Open edX integration"): frontend-platform's client
+# sends the LMS's JWT cookies with credentials and the header USE-JWT-COOKIE, and preflights
+# every request. Only the API and the CSRF token view answer cross-origin requests.
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = (*cors_default_headers, "use-jwt-cookie")
+CORS_URLS_REGEX = r"^/(api|csrf)/"
+# An origin that posts with a CSRF token must also be trusted by Django's CSRF check.
+CSRF_TRUSTED_ORIGINS: list[str] = []
+# PIE's own names, so that another service's cookies on a shared domain (the LMS's
+# "csrftoken" and "sessionid") are never mistaken for PIE's.
+CSRF_COOKIE_NAME = "pie_csrftoken"
+SESSION_COOKIE_NAME = "pie_sessionid"
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "PIE: Program Intent and Engagement",
     "DESCRIPTION": (
@@ -202,6 +233,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
+    # Swagger UI from drf-spectacular-sidecar's static files, served at STATIC_URL.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Usernames of other Open edX services' workers (their JWTs' preferred_username) allowed on
@@ -210,7 +245,9 @@ PIE_SERVICE_WORKER_USERNAMES: list[str] = []
 # The user edx-platform's retirement pipeline calls PIE as (POST /api/v1/retire_user/).
 RETIREMENT_SERVICE_WORKER_USERNAME = "retirement_service_worker"
 
-# edx-django-utils' monitoring: no New Relic or Datadog agent unless an operator adds one.
+# edx-django-utils' monitoring: no New Relic or Datadog agent unless an operator adds one
+# (e.g. ["edx_django_utils.monitoring.OpenTelemetryBackend"] with that agent installed).
+# None would mean New Relic, edx-django-utils' default.
 OPENEDX_TELEMETRY: list[str] = []
 
 # The Open edX event bus (docs/event_bus.rst): `./manage.py consume_events` reads program

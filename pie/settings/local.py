@@ -26,6 +26,11 @@ JWT_AUTH["JWT_ISSUERS"] = [  # noqa: F405
 ]
 JWT_AUTH["JWT_AUTH_COOKIE_SECURE"] = False  # noqa: F405
 
+# Devstack's micro-frontends: profile, learner dashboard, account, authn, learning.
+DEVSTACK_MFE_ORIGINS = [f"http://localhost:{port}" for port in (1995, 1996, 1997, 1999, 2000)]
+CORS_ALLOWED_ORIGINS = DEVSTACK_MFE_ORIGINS
+CSRF_TRUSTED_ORIGINS = DEVSTACK_MFE_ORIGINS
+
 PIE_DEV_TOKENS_ENABLED = True
 
 # A Redis on this machine for `./manage.py consume_events` (devstack's credentials publishes

@@ -11,6 +11,7 @@ docs/operations.rst for the reference table.
 
 import json
 import os
+from urllib.parse import urlsplit
 
 import jwt
 import yaml
@@ -24,6 +25,10 @@ from pie.settings.base import JWT_AUTH, database_from_url
 OPERATOR_SETTINGS = {
     "ALLOWED_HOSTS",
     "CONN_MAX_AGE",
+    # Micro-frontends' origins. CORS_ORIGIN_WHITELIST is the name Open edX IDAs and Tutor
+    # plugins use; CORS_ALLOWED_ORIGINS is django-cors-headers' own. PIE allows both lists.
+    "CORS_ALLOWED_ORIGINS",
+    "CORS_ORIGIN_WHITELIST",
     "CSRF_COOKIE_DOMAIN",
     "CSRF_TRUSTED_ORIGINS",
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
@@ -44,6 +49,8 @@ OPERATOR_SETTINGS = {
     "LANGUAGE_CODE",
     "LOG_LEVEL",
     "PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS",
+    # edx-django-utils' telemetry backends, e.g. edx_django_utils.monitoring.DatadogBackend.
+    "OPENEDX_TELEMETRY",
     "PIE_SERVICE_WORKER_USERNAMES",
     "RETIREMENT_SERVICE_WORKER_USERNAME",
     "SECRET_KEY",
@@ -84,7 +91,8 @@ JWT_AUTH_OPERATOR_KEYS = {
     "JWT_SUPPORTED_VERSION",
 }
 
-# Values that are public: devstack's and PIE's own development and test values.
+# Values that are public: devstack's, Open edX's placeholders and PIE's own development and
+# test values. Compared without regard to case.
 DEV_SECRETS = {
     "",
     "lms-secret",
@@ -95,8 +103,12 @@ DEV_SECRETS = {
     "insecure-secret-key",
     "secret",
     "changeme",
+    "change-me",
+    "replace-me",
 }
-MIN_JWT_SECRET_LENGTH = 32
+# Tutor's JWT_COMMON_SECRET_KEY, which the LMS signs with, is 24 random characters. PyJWT
+# still warns (once per process) about HS256 keys under 32 bytes: RFC 7518's advice.
+MIN_JWT_SECRET_LENGTH = 16
 MIN_SECRET_KEY_LENGTH = 50
 
 
@@ -179,9 +191,45 @@ def _json_env(name: str):
         raise ImproperlyConfigured(f"{name} must be JSON.") from None
 
 
+def _is_dev_secret(value: str) -> bool:
+    return value.lower() in {secret.lower() for secret in DEV_SECRETS}
+
+
+def _configure_origins(namespace: dict) -> None:
+    """
+    One list of CORS origins from both names an operator may use, and every origin checked:
+    a browser's Origin header is exactly ``scheme://host[:port]``, so anything else (a
+    trailing slash, a path, no scheme) would never match and is refused here, by name.
+    """
+    for name in ("CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST", "CSRF_TRUSTED_ORIGINS"):
+        origins = namespace.get(name) or []
+        if not isinstance(origins, list | tuple):
+            raise ImproperlyConfigured(f"{name} must be a list of origins.")
+        for origin in origins:
+            try:
+                parts = urlsplit(origin) if isinstance(origin, str) else None
+            except ValueError:  # e.g. an unclosed IPv6 bracket
+                parts = None
+            if (
+                parts is None
+                or parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path
+                or parts.query
+                or parts.fragment
+            ):
+                raise ImproperlyConfigured(
+                    f"{name}: {origin!r} is not an origin; write it as "
+                    "https://host or https://host:port, without a path or trailing slash."
+                )
+    allowed = list(namespace.get("CORS_ALLOWED_ORIGINS") or [])
+    allowed += namespace.pop("CORS_ORIGIN_WHITELIST", None) or []
+    namespace["CORS_ALLOWED_ORIGINS"] = list(dict.fromkeys(allowed))
+
+
 def _refuse_unsafe(settings: dict) -> None:
     secret_key = settings.get("SECRET_KEY") or ""
-    if secret_key in DEV_SECRETS or len(secret_key) < MIN_SECRET_KEY_LENGTH:
+    if _is_dev_secret(secret_key) or len(secret_key) < MIN_SECRET_KEY_LENGTH:
         raise ImproperlyConfigured(
             f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
             "characters, not a development default."
@@ -207,12 +255,19 @@ def _refuse_unsafe(settings: dict) -> None:
         secret = issuer.get("SECRET_KEY") or ""
         if not secret and has_public_keys:
             continue  # asymmetric-only issuer: RS256 tokens verified with the JWK set
-        if secret in DEV_SECRETS or len(secret) < MIN_JWT_SECRET_LENGTH:
+        if _is_dev_secret(secret) or len(secret) < MIN_JWT_SECRET_LENGTH:
             raise ImproperlyConfigured(
                 f"{where}.SECRET_KEY must be the LMS's real JWT secret (at least "
                 f"{MIN_JWT_SECRET_LENGTH} characters), not a development default; or leave it "
                 "empty and set JWT_PUBLIC_SIGNING_JWK_SET."
             )
+    telemetry = settings.get("OPENEDX_TELEMETRY")
+    if not isinstance(telemetry, list) or not all(isinstance(name, str) for name in telemetry):
+        # edx-django-utils would raise on the first request for a string, and read None as
+        # New Relic.
+        raise ImproperlyConfigured(
+            "OPENEDX_TELEMETRY must be a list of backend class paths (or [] for none)."
+        )
 
 
 def _refuse_unusable(settings: dict) -> None:
@@ -283,5 +338,6 @@ LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
 _apply(_read_config_file(), globals())
 _apply(_env_overrides(), globals())
 _configure_database(globals())
+_configure_origins(globals())
 _refuse_unsafe(globals())
 _refuse_unusable(globals())

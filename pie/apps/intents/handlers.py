@@ -19,6 +19,7 @@ database errors raise, so that the consumer logs them like any other failure.
 import logging
 
 from django.dispatch import receiver
+from edx_django_utils.monitoring import function_trace, set_custom_attribute
 from openedx_events.learning.signals import (
     PROGRAM_CERTIFICATE_AWARDED,
     PROGRAM_CERTIFICATE_REVOKED,
@@ -58,6 +59,11 @@ def program_certificate_revoked(sender, program_certificate=None, metadata=None,
     _record_intent(program_certificate, metadata, *REVOKED_INTENT)
 
 
+# .. custom_attribute_name: pie.event.outcome
+# .. custom_attribute_description: What PIE made of a program certificate event: recorded,
+#    redelivery (already recorded), skipped (no user id, a malformed value or a retired
+#    learner) or failed.
+@function_trace("pie.intents.record_event")
 def _record_intent(program_certificate, metadata, reason: str, certainty: str) -> None:
     event_id = getattr(metadata, "id", None)
     event_type = getattr(metadata, "event_type", None)
@@ -67,6 +73,7 @@ def _record_intent(program_certificate, metadata, reason: str, certainty: str) -
         user_id = None
     if user_id is None:
         logger.warning("Skipped event %s (%s): it has no LMS user id.", event_id, event_type)
+        set_custom_attribute("pie.event.outcome", "skipped")
         return
     field = "user.id"
     try:
@@ -84,6 +91,7 @@ def _record_intent(program_certificate, metadata, reason: str, certainty: str) -
             field,
             _error_kind(error),
         )
+        set_custom_attribute("pie.event.outcome", "skipped")
         return
     try:
         intent = services.intent_create(
@@ -101,17 +109,21 @@ def _record_intent(program_certificate, metadata, reason: str, certainty: str) -
             lms_user_id,
             program_uuid,
         )
+        set_custom_attribute("pie.event.outcome", "redelivery")
         return
     except RetiredLearnerError:
         # Retirement sticks: a replayed or late event must not bring the learner's data back.
         logger.info(
             "Skipped event %s (%s): learner %s is retired.", event_id, event_type, lms_user_id
         )
+        set_custom_attribute("pie.event.outcome", "skipped")
         return
     except IntentError as error:
         # e.g. the reason was removed in the admin: every such event fails the same way.
         logger.error("Event %s (%s) could not be recorded: %s", event_id, event_type, error)
+        set_custom_attribute("pie.event.outcome", "failed")
         return
+    set_custom_attribute("pie.event.outcome", "recorded")
     logger.info(
         "Event %s (%s): recorded intent %s (%s %s) for learner %s, program %s.",
         event_id,

@@ -15,6 +15,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[4]
 STRONG_SECRET_KEY = "k" * 20 + "3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e"
 STRONG_JWT_SECRET = "an-lms-jwt-secret-of-forty-characters-xx"
+# What Tutor generates for JWT_COMMON_SECRET_KEY: 24 random letters and digits.
+TUTOR_JWT_SECRET = "q7RkW2mZp9TfXc4LbN8vYs3H"
 
 FORGERY_PROBE = textwrap.dedent(
     """
@@ -145,6 +147,11 @@ def test_production_check_deploy_is_clean(tmp_path):
             "JWT_ISSUERS[0].SECRET_KEY",
         ),
         ({"JWT_AUTH": {"JWT_ISSUERS": []}}, "JWT_ISSUERS"),
+        ({"CORS_ORIGIN_WHITELIST": ["https://apps.example.com/"]}, "CORS_ORIGIN_WHITELIST"),
+        ({"CORS_ALLOWED_ORIGINS": ["apps.example.com"]}, "CORS_ALLOWED_ORIGINS"),
+        ({"CSRF_TRUSTED_ORIGINS": "https://apps.example.com"}, "CSRF_TRUSTED_ORIGINS"),
+        ({"OPENEDX_TELEMETRY": "edx_django_utils.monitoring.DatadogBackend"}, "OPENEDX_TELEMETRY"),
+        ({"OPENEDX_TELEMETRY": None}, "OPENEDX_TELEMETRY"),
         ({"JWT_AUTH": {"JWT_DECODE_HANDLER": "edx.decoder"}}, "JWT_DECODE_HANDLER"),
         ({"ALLOWED_HOST": ["typo.example.com"]}, "ALLOWED_HOST"),
         ({"JWT_AUTH": "not a mapping"}, "JWT_AUTH"),
@@ -253,3 +260,91 @@ def test_production_takes_null_as_no_upload_limit_and_refuses_nonsense(tmp_path,
     assert (result.stdout.strip() == "LOADED") is loads, result.stderr
     if not loads:
         assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in result.stderr
+
+
+def production_config_with_jwt_secret(secret: str) -> dict:
+    issuer = {
+        "ISSUER": "https://lms.example.com/oauth2",
+        "AUDIENCE": "openedx",
+        "SECRET_KEY": secret,
+    }
+    return production_config(JWT_AUTH={"JWT_ISSUERS": [issuer]})
+
+
+def test_production_accepts_tutors_24_character_jwt_secret_and_verifies_with_it(tmp_path):
+    code = textwrap.dedent(
+        """
+        import os, time, django, jwt
+        django.setup()
+        from pie.apps.core.authentication import decode_jwt
+        now = int(time.time())
+        claims = {"iss": "https://lms.example.com/oauth2", "aud": "openedx", "iat": now,
+                  "exp": now + 60, "user_id": 5, "preferred_username": "learner5"}
+        token = jwt.encode(claims, os.environ["PROBE_SECRET"], algorithm="HS256")
+        print(decode_jwt(token)["user_id"])
+        """
+    )
+    config = production_config_with_jwt_secret(TUTOR_JWT_SECRET)
+    result = run_with_settings("production", code, config, tmp_path, PROBE_SECRET=TUTOR_JWT_SECRET)
+    assert result.stdout.strip() == "5", result.stderr
+    forged = run_with_settings("production", FORGERY_PROBE, config, tmp_path)
+    assert forged.stdout.strip() == "REJECTED", forged.stderr
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "q7RkW2mZp9TfXc4",  # 15 characters: one short of the minimum
+        "replace-me",
+        "SET-ME-PLEASE",
+        # Development values long enough to pass the length rule alone.
+        "pie-test-jwt-secret",
+        "Insecure-Secret-Key",
+    ],
+)
+def test_production_refuses_short_or_development_jwt_secrets(tmp_path, secret):
+    config = production_config_with_jwt_secret(secret)
+    result = run_with_settings("production", CHECK_DEPLOY, config, tmp_path)
+    assert result.returncode != 0
+    assert "JWT_ISSUERS[0].SECRET_KEY" in result.stderr
+    assert secret not in result.stderr  # the message names the setting, never the value
+
+
+def test_production_takes_mfe_origins_under_either_cors_name_and_csrf_trusted_origins(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings;"
+        "from corsheaders.conf import conf;"
+        "print(' '.join(conf.CORS_ALLOWED_ORIGINS));"
+        "print(' '.join(settings.CSRF_TRUSTED_ORIGINS));"
+        "print(conf.CORS_ALLOW_CREDENTIALS, 'use-jwt-cookie' in conf.CORS_ALLOW_HEADERS)"
+    )
+    config = production_config(
+        CORS_ORIGIN_WHITELIST=["https://apps.example.com", "https://learning.example.com"],
+        CORS_ALLOWED_ORIGINS=["https://learning.example.com", "https://dashboard.example.com"],
+        CSRF_TRUSTED_ORIGINS=["https://apps.example.com", "https://*.example.com"],
+    )
+    result = run_with_settings("production", code, config, tmp_path)
+    assert result.stdout.splitlines() == [
+        "https://learning.example.com https://dashboard.example.com https://apps.example.com",
+        "https://apps.example.com https://*.example.com",
+        "True True",
+    ], result.stderr
+
+
+def test_production_takes_opentelemetry_as_telemetry_backend(tmp_path):
+    code = "from django.conf import settings; print(settings.OPENEDX_TELEMETRY)"
+    backend = "edx_django_utils.monitoring.OpenTelemetryBackend"
+    result = run_with_settings(
+        "production", code, production_config(OPENEDX_TELEMETRY=[backend]), tmp_path
+    )
+    assert result.stdout.strip() == str([backend]), result.stderr
+
+
+def test_local_settings_allow_devstacks_micro_frontends():
+    code = (
+        "from django.conf import settings;"
+        "print(sorted(set(settings.CORS_ALLOWED_ORIGINS) & set(settings.CSRF_TRUSTED_ORIGINS)))"
+    )
+    result = run_with_settings("local", code)
+    for port in (1995, 1996, 1997, 2000):
+        assert f"'http://localhost:{port}'" in result.stdout, result.stderr
