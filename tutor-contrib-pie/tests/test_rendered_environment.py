@@ -45,7 +45,7 @@ def pie_block(text: str) -> str:
     return text[start : text.index("# End of PIE (tutor-contrib-pie)", start)]
 
 
-def run_check_deploy(pie_python, root, tmp_path, settings_module, *extra):
+def run_check_deploy(pie_python, root, tmp_path, *extra):
     """PIE's `manage.py check --deploy` on the rendered PIE_CFG, MySQL swapped for SQLite."""
     config = root.pie_cfg()
     config["DATABASE_URL"] = f"sqlite:///{tmp_path / 'pie.sqlite3'}"
@@ -58,8 +58,7 @@ def run_check_deploy(pie_python, root, tmp_path, settings_module, *extra):
     }
     environment.update(
         PIE_CFG=str(pie_cfg),
-        DJANGO_SETTINGS_MODULE=settings_module,
-        PYTHONPATH=str(TESTS),
+        DJANGO_SETTINGS_MODULE="pie.settings.production",
     )
     return subprocess.run(
         [str(pie_python), "manage.py", "check", "--deploy", *extra],
@@ -125,8 +124,8 @@ def test_special_characters_in_the_mysql_password_are_encoded(make_tutor_root):
     assert root.pie_cfg()["DATABASE_URL"] == "mysql://pie:p%40ss%3Aw%2Frd%22x@mysql:3306/pie"
 
 
-def test_pie_cfg_passes_check_deploy_with_the_parallel_settings(default_root, pie_python, tmp_path):
-    result = run_check_deploy(pie_python, default_root, tmp_path, "pie_check_settings")
+def test_pie_cfg_passes_check_deploy(default_root, pie_python, tmp_path):
+    result = run_check_deploy(pie_python, default_root, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     # Plain HTTP (Tutor's default): Django reminds that there is no HTTPS redirect nor HSTS.
     warnings = set(re.findall(r"\(security\.(W\d+)\)", result.stdout + result.stderr))
@@ -139,25 +138,9 @@ def test_https_pie_cfg_passes_check_deploy_without_a_warning(make_tutor_root, pi
     assert pie_cfg["SECURE_SSL_REDIRECT"] is True
     assert pie_cfg["CORS_ORIGIN_WHITELIST"][0] == "https://local.openedx.io"
     assert pie_cfg["JWT_AUTH"]["JWT_ISSUERS"][0]["ISSUER"] == "https://local.openedx.io/oauth2"
-    result = run_check_deploy(
-        pie_python, root, tmp_path, "pie_check_settings", "--fail-level", "WARNING"
-    )
+    result = run_check_deploy(pie_python, root, tmp_path, "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
-
-
-def test_pie_cfg_on_this_branchs_production_settings(default_root, pie_python, tmp_path):
-    """Unchanged pie.settings.production: passes, or fails only for what issue 12 changes."""
-    result = run_check_deploy(pie_python, default_root, tmp_path, "pie.settings.production")
-    if result.returncode == 0:
-        return
-    output = result.stdout + result.stderr
-    pending = [
-        "unknown setting(s) CORS_ORIGIN_WHITELIST",
-        "SECRET_KEY must be the LMS's real JWT secret (at least 32 characters)",
-    ]
-    assert any(reason in output for reason in pending), output
-    pytest.xfail("PIE on this branch lacks issue 12's CORS keys or 16-character JWT secrets")
 
 
 # tutor local
