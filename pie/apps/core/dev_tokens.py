@@ -9,26 +9,32 @@ from django.core.exceptions import ImproperlyConfigured
 from pie.apps.core.authentication import jwt_issuers
 
 
-def dev_token_payload(*, lms_user_id: int, lifetime_seconds: int = 3600, **claims) -> dict:
-    """The claims an LMS puts in a learner's JWT, for the first configured issuer."""
+def _issued_now(lifetime_seconds: int) -> dict:
+    """The claims every LMS access token carries, for the first configured issuer."""
     if not settings.PIE_DEV_TOKENS_ENABLED:
         raise ImproperlyConfigured("Development tokens are disabled in these settings.")
     issuer = jwt_issuers()[0]
     now = int(time.time())
-    payload = {
+    return {
         "iss": issuer["ISSUER"],
         "aud": issuer["AUDIENCE"],
         "iat": now,
         "exp": now + lifetime_seconds,
+        "version": "1.2.0",
+        "scopes": ["read", "write", "email", "profile"],
+    }
+
+
+def dev_token_payload(*, lms_user_id: int, lifetime_seconds: int = 3600, **claims) -> dict:
+    """The claims an LMS puts in a learner's JWT."""
+    return {
+        **_issued_now(lifetime_seconds),
         "user_id": lms_user_id,
         "preferred_username": f"learner{lms_user_id}",
         "email": f"learner{lms_user_id}@example.com",
         "administrator": False,
-        "version": "1.2.0",
-        "scopes": ["read", "write", "email", "profile"],
+        **claims,
     }
-    payload.update(claims)
-    return payload
 
 
 def dev_service_token_payload(
@@ -38,18 +44,9 @@ def dev_service_token_payload(
     The claims of the LMS's client-credentials token for a service worker: no ``user_id``
     (the LMS adds it only for the ``user_id`` scope, edx-platform oauth_dispatch ADR 0015).
     """
-    if not settings.PIE_DEV_TOKENS_ENABLED:
-        raise ImproperlyConfigured("Development tokens are disabled in these settings.")
-    issuer = jwt_issuers()[0]
-    now = int(time.time())
-    payload = {
-        "iss": issuer["ISSUER"],
-        "aud": issuer["AUDIENCE"],
-        "iat": now,
-        "exp": now + lifetime_seconds,
+    return {
+        **_issued_now(lifetime_seconds),
         "preferred_username": username,
-        "scopes": ["read", "write", "email", "profile"],
-        "version": "1.2.0",
         "sub": f"sub-{username}",
         "filters": [],
         "is_restricted": False,
@@ -60,9 +57,8 @@ def dev_service_token_payload(
         "given_name": "",
         "administrator": administrator,
         "superuser": administrator,
+        **claims,
     }
-    payload.update(claims)
-    return payload
 
 
 def sign_dev_token(payload: dict, *, secret: str | None = None, algorithm: str = "HS256") -> str:

@@ -41,3 +41,29 @@ def test_refused_where_dev_tokens_are_disabled(settings):
     settings.PIE_DEV_TOKENS_ENABLED = False
     with pytest.raises(CommandError, match="disabled"):
         run("42")
+
+
+@pytest.mark.django_db
+def test_service_prints_a_client_credentials_token_without_user_id(client):
+    token = run("--service", "retirement_service_worker")
+    payload = decode_jwt(token)
+    assert "user_id" not in payload
+    assert (payload["preferred_username"], payload["grant_type"]) == (
+        "retirement_service_worker",
+        "client_credentials",
+    )
+    response = client.post(
+        "/api/v1/retire_user/",
+        {"edx_lms_user_id": 42},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"JWT {token}",
+    )
+    assert response.status_code == 204
+
+
+@pytest.mark.parametrize(
+    "args", [("--service", "w", "42"), ("--service", "w", "--username", "x"), ()]
+)
+def test_service_and_learner_arguments_do_not_mix(args):
+    with pytest.raises(CommandError):
+        run(*args)
