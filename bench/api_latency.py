@@ -2,12 +2,14 @@
 Latency of the learner API on a local gunicorn, measured against the framework floor.
 
     .venv/bin/python bench/api_latency.py [--rounds 5] [--requests 200] [--keep]
+        [--database postgres://postgres@127.0.0.1:5432/pie_bench]  # an EMPTY scratch database
 
-Creates a fresh SQLite database in a temporary directory, seeds three learners with 10,
-1,000 and 10,000 intents (over 3, 50 and 200 programs) plus a background of other learners,
-starts gunicorn on 127.0.0.1 with pie.settings.local and DEBUG=false, and times
-GET /api/v1/program_intents/most_recent_and_certain/ for each learner and GET /health/,
-interleaved, from one client. It contacts nothing but 127.0.0.1 and always stops gunicorn.
+Creates a fresh SQLite database in a temporary directory (or migrates the empty database
+named by --database), seeds three learners with 10, 1,000 and 10,000 intents (over 10, 200
+and 10 programs) plus a background of other learners, starts gunicorn on 127.0.0.1 with
+pie.settings.local and DEBUG=false, and times GET /api/v1/program_intents/most_recent_and_certain/
+for each learner, POST of a new intent and GET /health/, interleaved, from one client. It
+contacts nothing but 127.0.0.1 and always stops gunicorn.
 
 "ratio" is the median /health/ latency divided by the endpoint's median latency: the share
 of the framework floor's throughput the endpoint keeps (1.0 = as fast as /health/).
@@ -43,7 +45,9 @@ URL = "/api/v1/program_intents/most_recent_and_certain/"
 HEALTH_URL = "/health/"
 
 # (lms_user_id, intents, programs)
-LEARNERS = [(1001, 10, 3), (1002, 1_000, 50), (1003, 10_000, 200)]
+# 1001 and 1003 share their 10 programs' count, so that their ratio shows the cost of history.
+LEARNERS = [(1001, 10, 10), (1002, 1_000, 200), (1003, 10_000, 10)]
+POSTING_LEARNER = 1004
 OTHER_LEARNERS_FIRST_ID = 100_000
 # Share of a learner's programs that only ever get MAYBE intents.
 MAYBE_ONLY_PROGRAM_SHARE = 0.3
@@ -70,6 +74,10 @@ def parse_args():
         "whole table (default 1000)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--database",
+        help="URL of an EMPTY scratch PostgreSQL or MySQL/MariaDB database (default: SQLite)",
+    )
     parser.add_argument("--show-sql", action="store_true", help="print the selection's SQL")
     args = parser.parse_args()
     for name in ("rounds", "requests", "workers"):
@@ -83,7 +91,7 @@ def parse_args():
 # --- environment -------------------------------------------------------------------------
 
 
-def bench_environment(database_path: Path) -> dict:
+def bench_environment(database_url: str) -> dict:
     environment = {
         name: value
         for name, value in os.environ.items()
@@ -93,7 +101,7 @@ def bench_environment(database_path: Path) -> dict:
     environment.update(
         DJANGO_SETTINGS_MODULE="pie.settings.local",
         DEBUG="false",
-        DATABASE_URL=f"sqlite:///{database_path}",
+        DATABASE_URL=database_url,
         PYTHONDONTWRITEBYTECODE="1",
     )
     return environment
@@ -171,6 +179,7 @@ def seed(other_learners: int) -> None:
     from django.db import connection
 
     from pie.apps.intents.models import IntentReason, ProgramIntent
+    from pie.apps.intents.services import current_intents_rebuild
 
     rng = random.Random(RANDOM_SEED)
     now = datetime.datetime.now(datetime.UTC)
@@ -181,9 +190,14 @@ def seed(other_learners: int) -> None:
     for offset in range(other_learners):
         intents += _intents_for(OTHER_LEARNERS_FIRST_ID + offset, 5, 2, reasons, rng, now)
     ProgramIntent.objects.bulk_create(intents, batch_size=2_000, ignore_conflicts=True)
+    current_intents_rebuild()  # what the migration does for intents stored before it
     with connection.cursor() as cursor:
-        # What an operator's database would have; without it SQLite guesses row counts.
-        cursor.execute("ANALYZE")
+        # What an operator's database would have; without it the planner guesses row counts.
+        if connection.vendor == "mysql":
+            cursor.execute("ANALYZE TABLE intents_programintent, intents_currentintent")
+            cursor.fetchall()
+        else:
+            cursor.execute("ANALYZE")
     connection.close()
 
 
@@ -192,34 +206,35 @@ def check_query(lms_user_id: int, repeat: int = 20) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from pie.apps.intents.api.v1.serializers import ProgramIntentSerializer
+    from pie.apps.intents.api.v1.serializers import best_intents_representation
     from pie.apps.intents.selectors import intents_most_recent_and_certain
 
     with CaptureQueriesContext(connection) as captured:
-        queryset = intents_most_recent_and_certain(lms_user_id=lms_user_id)
-        rows = ProgramIntentSerializer(queryset, many=True).data
+        rows = best_intents_representation(intents_most_recent_and_certain(lms_user_id=lms_user_id))
     sql = captured.captured_queries[0]["sql"] if captured.captured_queries else ""
-    raw_sql, params = queryset.query.sql_with_params()
-    # Not queryset.explain(): Django 5.2 puts EXPLAIN inside the subquery it builds for a
-    # filter on a window function too, which SQLite rejects as a syntax error.
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {raw_sql}", params)
-        plan = format_plan(cursor.fetchall())
+    plan = ""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plan = format_plan(cursor.fetchall())
 
     def sql_only():
         with connection.cursor() as cursor:
-            cursor.execute(raw_sql, params)
+            cursor.execute(sql)
             cursor.fetchall()
 
-    def orm():
-        list(intents_most_recent_and_certain(lms_user_id=lms_user_id))
+    def selector():
+        intents_most_recent_and_certain(lms_user_id=lms_user_id)
 
-    def orm_and_serializer():
-        queryset = intents_most_recent_and_certain(lms_user_id=lms_user_id)
-        return ProgramIntentSerializer(queryset, many=True).data
+    def selector_and_representation():
+        best_intents_representation(intents_most_recent_and_certain(lms_user_id=lms_user_id))
 
     timings = {}
-    for name, work in (("sql", sql_only), ("orm", orm), ("orm+serializer", orm_and_serializer)):
+    for name, work in (
+        ("sql", sql_only),
+        ("selector", selector),
+        ("selector+representation", selector_and_representation),
+    ):
         samples = []
         for _ in range(repeat):
             started = time.perf_counter()
@@ -244,6 +259,14 @@ def format_plan(rows) -> str:
         depth[node] = depth.get(parent, -1) + 1
         lines.append("  " * depth[node] + detail)
     return "\n".join(lines)
+
+
+def database_vendor() -> str:
+    from django.db import connection
+
+    return {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MySQL/MariaDB"}[
+        connection.vendor
+    ]
 
 
 def learner_row_counts() -> dict:
@@ -323,13 +346,20 @@ def wait_until_ready(process, port: int, log_path: Path, timeout: float = 30) ->
 # --- client ------------------------------------------------------------------------------
 
 
-def request(port: int, path: str, token: str | None = None):
-    """One GET on a new connection (gunicorn's sync workers close it after each response)."""
+def request(port: int, path: str, token: str | None = None, body: dict | None = None):
+    """
+    One GET (or, with a body, POST) on a new connection (gunicorn's sync workers close it
+    after each response).
+    """
     headers = {"Authorization": f"JWT {token}"} if token else {}
+    payload = None
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        payload = json.dumps(body)
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
     try:
         started = time.perf_counter()
-        connection.request("GET", path, headers=headers)
+        connection.request("GET" if body is None else "POST", path, body=payload, headers=headers)
         response = connection.getresponse()
         body = response.read()
         elapsed = time.perf_counter() - started
@@ -347,8 +377,11 @@ def measure(port: int, targets: list[dict], args) -> None:
     """Interleave the targets request by request so drift hits them all alike."""
 
     def one(target):
-        status, body, elapsed = request(port, target["path"], target.get("token"))
-        if status != 200:
+        make_body = target.get("body")
+        status, body, elapsed = request(
+            port, target["path"], target.get("token"), make_body() if make_body else None
+        )
+        if status != target.get("status", 200):
             raise SystemExit(f"{target['name']}: HTTP {status}: {body[:300]!r}")
         if "programs" in target and len(json.loads(body)) != target["programs"]:
             raise SystemExit(f"{target['name']}: expected {target['programs']} rows")
@@ -396,11 +429,26 @@ def print_query_check(lms_user_id: int, result: dict, show_sql: bool) -> None:
     print(f"  SQL queries: {result['queries']}   rows: {result['rows']}")
     if show_sql:
         print(f"  SQL: {result['sql']}")
-    print("  EXPLAIN QUERY PLAN:")
+    if result["plan"]:
+        print("  EXPLAIN QUERY PLAN:")
     for line in result["plan"].splitlines():
         print(f"    {line}")
     timings = "   ".join(f"{name} {ms:.2f} ms" for name, ms in result["timings"].items())
     print(f"  medians of 20: {timings}")
+
+
+def print_targets_ratios(targets: list[dict]) -> None:
+    """The issue's ratios, from this run's medians."""
+    medians = {
+        target["name"]: statistics.median(sample for r in target["samples"] for sample in r)
+        for target in targets
+    }
+    small, large = LEARNERS[0][0], LEARNERS[-1][0]
+    print(
+        f"\nlatency({LEARNERS[-1][1]:,} intents) / latency({LEARNERS[0][1]:,} intents), both over "
+        f"{LEARNERS[0][2]} programs: "
+        f"{medians[f'learner{large}'] / medians[f'learner{small}']:.2f} (target <= 2)"
+    )
 
 
 def main() -> int:
@@ -410,11 +458,11 @@ def main() -> int:
     for signal_number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signal_number, lambda number, _: sys.exit(128 + number))
     workdir = Path(tempfile.mkdtemp(prefix="pie-bench-"))
-    database_path = workdir / "bench.sqlite3"
+    database_url = args.database or f"sqlite:///{workdir / 'bench.sqlite3'}"
     log_path = workdir / "gunicorn.log"
     process = None
     try:
-        environment = bench_environment(database_path)
+        environment = bench_environment(database_url)
         for name in set(os.environ) - set(environment):
             del os.environ[name]
         os.environ.update(environment)
@@ -428,7 +476,7 @@ def main() -> int:
         for name, value in machine_info():
             print(f"  {name:<9} {value}")
         print(
-            f"  data      {counts['total']:,} intents in SQLite, seeded in "
+            f"  data      {counts['total']:,} intents in {database_vendor()}, seeded in "
             f"{time.perf_counter() - started:.1f}s"
         )
         for learner, _, programs in LEARNERS:
@@ -437,7 +485,7 @@ def main() -> int:
         print(f"            {args.other_learners:,} other learners: 5 intents each over 2 programs")
         print(
             f"  server    gunicorn, {args.workers} sync worker(s), pie.settings.local, "
-            "DEBUG=false, SQLite, CONN_MAX_AGE=0"
+            f"DEBUG=false, {database_vendor()}, CONN_MAX_AGE=0"
         )
         print(
             f"  client    1 connection per request, warm-up {args.warmup}, "
@@ -461,6 +509,26 @@ def main() -> int:
                 }
             )
 
+        posted = iter(range(10**9))
+        targets.append(
+            {
+                "name": "post",
+                "label": "POST a new intent",
+                "path": "/api/v1/program_intents/",
+                "token": create_dev_token(lms_user_id=POSTING_LEARNER, lifetime_seconds=6 * 3600),
+                "status": 201,
+                "body": lambda: {
+                    "program_uuid": str(uuid.UUID(int=next(posted) % 50 + 1)),
+                    "reason": "BUNDLE_PURCHASE",
+                    "certainty": "MAYBE",
+                    "effective_timestamp": (
+                        datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+                        + datetime.timedelta(seconds=next(posted))
+                    ).isoformat(),
+                },
+            }
+        )
+
         port = free_port()
         process = start_gunicorn(environment, port, args.workers, log_path)
         wait_until_ready(process, port, log_path)
@@ -471,6 +539,7 @@ def main() -> int:
             f"load afterwards {load_average()}):"
         )
         print_table(targets)
+        print_targets_ratios(targets)
         return 0
     finally:
         if process is not None:

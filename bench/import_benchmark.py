@@ -2,11 +2,13 @@
 """
 Benchmark of ``manage.py bulk_insert_intents``: rows/s and peak RSS for a first import and a
 re-run of the same file, against a plain ``sqlite3.executemany`` of the same rows into the
-same schema (the practical floor), on SQLite and, when reachable, PostgreSQL.
+same schema (the practical floor), on SQLite and, when given and reachable, PostgreSQL and
+MySQL/MariaDB.
 
     .venv/bin/python bench/import_benchmark.py                      # 100k and 1M rows
     .venv/bin/python bench/import_benchmark.py --rows 100000 --runs 3
     .venv/bin/python bench/import_benchmark.py --postgres postgres://postgres@127.0.0.1:5432/pie_bench
+    .venv/bin/python bench/import_benchmark.py --mysql mysql://root@127.0.0.1:3306/pie_bench
 
 Each measured import runs in its own process (peak RSS is that process's ru_maxrss); each
 first import starts from a freshly migrated database. Data: bench/generate_intents_csv.py
@@ -198,6 +200,32 @@ def postgres_url_reachable(url: str) -> bool:
         return False
 
 
+def mysql_url_reachable(url: str) -> bool:
+    """Drop and re-create the scratch MySQL/MariaDB database named by ``url``."""
+    try:
+        import dj_database_url
+        import MySQLdb
+    except ImportError:
+        print("(MySQL skipped: mysqlclient is not installed; make requirements-mysql)")
+        return False
+    parts = dj_database_url.parse(url)
+    try:
+        connection = MySQLdb.connect(
+            host=parts["HOST"] or "127.0.0.1",
+            port=int(parts["PORT"] or 3306),
+            user=parts["USER"],
+            password=parts["PASSWORD"] or "",
+        )
+        cursor = connection.cursor()
+        cursor.execute(f"DROP DATABASE IF EXISTS `{parts['NAME']}`")
+        cursor.execute(f"CREATE DATABASE `{parts['NAME']}` CHARACTER SET utf8mb4")
+        connection.close()
+        return True
+    except Exception as error:  # noqa: BLE001
+        print(f"(MySQL skipped: {error})")
+        return False
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--floor"]:
         print(measure_floor(*(Path(argument) for argument in sys.argv[2:5])))
@@ -206,6 +234,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=3, help="runs per size (medians reported)")
     parser.add_argument("--postgres", help="PostgreSQL URL of a scratch database (dropped!)")
+    parser.add_argument("--mysql", help="MySQL/MariaDB URL of a scratch database (dropped!)")
+    parser.add_argument(
+        "--no-sqlite", action="store_true", help="only the server databases named by the options"
+    )
     parser.add_argument("--data-dir", default=str(REPO / "bench" / "data"))
     options = parser.parse_args()
     data_dir = Path(options.data_dir)
@@ -227,7 +259,7 @@ def main() -> None:
         for rows in options.rows:
             path = csv_for(rows, data_dir)
             firsts, reruns, peaks, floors = [], [], [], []
-            for _ in range(options.runs):
+            for _ in range(0 if options.no_sqlite else options.runs):
                 url = fresh_sqlite(scratch, template)
                 rate, peak, inserted, _ = run_import(path, url)
                 firsts.append(rate)
@@ -237,21 +269,32 @@ def main() -> None:
                 reruns.append(rate)
                 peaks.append(peak)
                 floors.append(sqlite_floor(path, template, scratch))
-            first, floor = statistics.median(firsts), statistics.median(floors)
-            print(
-                f"{'sqlite':10} {rows:>9,} {first:>13,.0f} {statistics.median(reruns):>14,.0f} "
-                f"{max(peaks):>12.0f} {floor:>13,.0f} {first / floor:>9.2f}"
-            )
-            if options.postgres and postgres_url_reachable(options.postgres):
-                manage(["migrate", "--noinput"], options.postgres)
-                first, peak, inserted, _ = run_import(path, options.postgres)
-                rerun, peak_again, _, _ = run_import(path, options.postgres)
+            if firsts:
+                first, floor = statistics.median(firsts), statistics.median(floors)
                 print(
-                    f"{'postgres':10} {rows:>9,} {first:>13,.0f} {rerun:>14,.0f} "
+                    f"{'sqlite':10} {rows:>9,} {first:>13,.0f} "
+                    f"{statistics.median(reruns):>14,.0f} "
+                    f"{max(peaks):>12.0f} {floor:>13,.0f} {first / floor:>9.2f}"
+                )
+            servers = (
+                ("postgres", options.postgres, postgres_url_reachable),
+                ("mysql", options.mysql, mysql_url_reachable),
+            )
+            for backend, url, recreate in servers:
+                if not url or not recreate(url):
+                    continue
+                manage(["migrate", "--noinput"], url)
+                first, peak, inserted, _ = run_import(path, url)
+                rerun, peak_again, _, _ = run_import(path, url)
+                print(
+                    f"{backend:10} {rows:>9,} {first:>13,.0f} {rerun:>14,.0f} "
                     f"{max(peak, peak_again):>12.0f} {'':>13} {'':>9}"
                 )
     print("rows/s: as the command reports it (start-up excluded); SQLite: medians of --runs runs;")
-    print("PostgreSQL: one run per size, each into a freshly created and migrated database.")
+    print(
+        "PostgreSQL, MySQL/MariaDB: one run per size, each into a freshly created and "
+        "migrated database."
+    )
     print("floor = sqlite3.executemany of the same pre-converted rows, 5,000 per transaction.")
 
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from pie.apps.core.selectors import retired_lms_user_ids
 from pie.apps.intents.models import IntentReason, ProgramIntent
+from pie.apps.intents.services import current_intents_offer
 from pie.apps.intents.values import (
     InvalidValue,
     normalize_reason_code,
@@ -467,6 +468,9 @@ class _IntentWriter:
     - MySQL/MariaDB: multi-row ``INSERT IGNORE`` (what bulk_create(ignore_conflicts=True)
       uses there). IGNORE would also skip rows breaking other constraints; every row is
       validated first, so in practice only duplicate keys are skipped.
+
+    Then, in the same transaction, one statement offers the batch's new intents to
+    CurrentIntent (services.current_intents_offer).
     """
 
     COLUMNS = (
@@ -484,13 +488,29 @@ class _IntentWriter:
         meta = ProgramIntent._meta
         quote = connection.ops.quote_name
         self.table = quote(meta.db_table)
+        self.id_column = quote(meta.pk.column)
         self.columns = ", ".join(quote(meta.get_field(name).column) for name in self.COLUMNS)
         self.row_placeholder = "(" + ", ".join(["%s"] * len(self.COLUMNS)) + ")"
         self.vendor = connection.vendor
         self.rows_per_statement = _MAX_STATEMENT_PARAMETERS // len(self.COLUMNS)
 
     def write(self, rows: list[tuple]) -> int:
-        """Insert the rows (inside the caller's transaction); return how many were new."""
+        """
+        Insert the rows (inside the caller's transaction) and offer the new ones to the
+        learners' current intents, set-based, once for the batch; return how many were new.
+        """
+        with connection.cursor() as cursor:
+            # Every id the database allocates from now on is above this one: the batch's new
+            # rows are the ones above it (with, at most, other writers' committed rows, which
+            # offering again changes nothing).
+            cursor.execute(f"SELECT MAX({self.id_column}) FROM {self.table}")
+            last_id_before = cursor.fetchone()[0] or 0
+        inserted = self._insert(rows)
+        if inserted:
+            current_intents_offer(intents=ProgramIntent.objects.filter(id__gt=last_id_before))
+        return inserted
+
+    def _insert(self, rows: list[tuple]) -> int:
         # In unique-key order (the tuples start with the key's columns), so that imports
         # running at once take their row locks in the same order and cannot deadlock.
         rows = sorted(rows)

@@ -111,3 +111,56 @@ class ProgramIntent(models.Model):
         if not self._state.adding:
             raise ValueError("Program intents are immutable: record a new intent instead.")
         super().save(*args, **kwargs)
+
+
+class CurrentIntent(models.Model):
+    """
+    Each learner's best intent per program (the rule of docs/decisions/0002), kept as data so
+    that a learner's read is one indexed lookup and a program summary one indexed count.
+    Written only by ``services``, in the same transaction as the intents it derives from;
+    checked and rebuilt by ``./manage.py rebuild_current_intents``. See docs/decisions/0007.
+
+    Every column but the key is a copy of the winning intent's value: ``certain``,
+    ``effective_timestamp`` and ``intent_id`` are the selection key that a new intent must
+    beat, and the rest is what a read returns, so that neither a write nor a read touches the
+    intents table for it.
+
+    .. no_pii: lms_user_id is an opaque LMS identifier; retirement deletes the learner's rows.
+    """
+
+    # The primary key is the unique key: one B-tree fewer for every imported row than an id
+    # column next to a unique constraint.
+    pk = models.CompositePrimaryKey("lms_user_id", "program_uuid")
+    lms_user_id = models.IntegerField()
+    program_uuid = models.UUIDField()
+    # Neither relation has a constraint or an index: each would be one more B-tree to maintain
+    # per imported row, and on the intents' side a check (or, without an index, a scan) for
+    # every deleted intent. Intents are immutable and deleted only by retirement, which deletes
+    # the learner's current intents too; the rebuild command's --check would see a stray row.
+    intent = models.ForeignKey(
+        ProgramIntent,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    reason = models.ForeignKey(
+        IntentReason,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    certainty = models.CharField(max_length=16, choices=Certainty.choices)
+    certain = models.BooleanField()
+    effective_timestamp = models.DateTimeField()
+    created = models.DateTimeField()
+
+    class Meta:
+        # The program summary counts one program's rows per certainty from this index alone.
+        indexes = [
+            models.Index(fields=["program_uuid", "certainty"], name="current_intent_summary"),
+        ]
+
+    def __str__(self):
+        return f"{self.lms_user_id} {self.program_uuid} -> {self.intent_id}"

@@ -1,29 +1,30 @@
 """
 Read rules for program intents. The selection rule ("most recent and certain") lives here
-and nowhere else: the learner and service APIs, and any later caller, use these functions.
+and nowhere else: the learner and service APIs, the writes that keep each learner's current
+best intent (services), the rebuild command and any later caller use these definitions.
 """
 
 import datetime
-import functools
 import uuid
 
-from django.db import connections, router
-from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When, Window
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from pie.apps.intents.models import CERTAIN, Certainty, IntentReason, ProgramIntent
+from pie.apps.intents.models import CERTAIN, Certainty, CurrentIntent, IntentReason, ProgramIntent
 
-# Certain intents (CERTAIN_YES, CERTAIN_NO) outrank MAYBE whatever their age.
-_CERTAINTY_RANK = Case(
-    When(certainty__in=CERTAIN, then=Value(0)),
-    default=Value(1),
-    output_field=IntegerField(),
-)
+# The selection rule, as a key: of one learner's intents for one program, the intent with the
+# greatest (certain, effective timestamp, id) is the best. Certain intents (CERTAIN_YES,
+# CERTAIN_NO) outrank MAYBE whatever their age; within a rank the latest effective timestamp
+# wins; at equal timestamps the intent recorded last (highest id) wins. See
+# docs/decisions/0002-selection-rule-and-tie-break.rst.
+#
+# CurrentIntent keeps each learner's best intent per program with these three values as its
+# columns SELECTION_KEY; services replace a current intent when an intent's key is greater.
+SELECTION_KEY = ("certain", "effective_timestamp", "intent_id")
+CERTAIN_EXPRESSION = ExpressionWrapper(Q(certainty__in=CERTAIN), output_field=BooleanField())
 
-# Within a rank: the latest effective timestamp wins; at equal timestamps the intent recorded
-# last (highest id) wins. See docs/decisions/0002-selection-rule-and-tie-break.rst.
-SELECTION_ORDER = (_CERTAINTY_RANK.asc(), F("effective_timestamp").desc(), F("id").desc())
+# The same key over ProgramIntent rows, best first.
+SELECTION_ORDER = (CERTAIN_EXPRESSION.desc(), F("effective_timestamp").desc(), F("id").desc())
 
 
 def intents_for_learner(
@@ -50,63 +51,121 @@ def intents_for_learner(
     return intents.order_by("-effective_timestamp", "-id")
 
 
-def _best_intents(intents: QuerySet, *, per: str) -> QuerySet:
-    """The selection rule: of ``intents``, the best one for each distinct value of ``per``."""
-    return intents.annotate(
-        selection_rank=Window(RowNumber(), partition_by=[F(per)], order_by=SELECTION_ORDER)
-    ).filter(selection_rank=1)
+def _ranked(intents: QuerySet) -> QuerySet:
+    """``intents`` with only the best one per learner and program kept."""
+    return (
+        intents.annotate(
+            selection_rank=Window(
+                RowNumber(),
+                partition_by=[F("lms_user_id"), F("program_uuid")],
+                order_by=SELECTION_ORDER,
+            )
+        )
+        .filter(selection_rank=1)
+        .order_by()
+    )
 
 
-def intents_most_recent_and_certain(*, lms_user_id: int) -> QuerySet:
+def best_intents(intents: QuerySet) -> QuerySet:
+    """
+    The selection rule computed from intents: of ``intents``, the best one per learner and
+    program, as rows of CurrentIntent's columns (lms_user_id, program_uuid, intent id,
+    reason id, certainty, certain, effective_timestamp, created). Services offer these to
+    CurrentIntent; the rebuild command checks against them.
+    """
+    return _ranked(intents.annotate(certain=CERTAIN_EXPRESSION)).values_list(
+        "lms_user_id",
+        "program_uuid",
+        "id",
+        "reason_id",
+        "certainty",
+        "certain",
+        "effective_timestamp",
+        "created",
+    )
+
+
+def best_intent_ids(intents: QuerySet) -> QuerySet:
+    """The ids of ``best_intents(intents)``, for use as a subquery."""
+    return _ranked(intents).values("id")
+
+
+def current_intents_disagreeing() -> tuple[QuerySet, QuerySet]:
+    """
+    How CurrentIntent differs from the selection rule computed from all intents: the best
+    intents that are not current (missing or replaced by a worse one), and the current rows
+    that are wrong (their intent is not the best one, or their copies of its values differ).
+    Both empty when the kept data is right.
+    """
+    best_ids = best_intent_ids(ProgramIntent.objects.all())
+    not_current = ProgramIntent.objects.filter(id__in=best_ids).exclude(
+        id__in=CurrentIntent.objects.values("intent_id")
+    )
+    certain_differs = Q(certain=True, intent__certainty__in=[Certainty.MAYBE]) | Q(
+        certain=False, intent__certainty__in=CERTAIN
+    )
+    copies_differ = (
+        certain_differs
+        | ~Q(lms_user_id=F("intent__lms_user_id"))
+        | ~Q(program_uuid=F("intent__program_uuid"))
+        | ~Q(certainty=F("intent__certainty"))
+        | ~Q(effective_timestamp=F("intent__effective_timestamp"))
+        | ~Q(reason_id=F("intent__reason_id"))
+        | ~Q(created=F("intent__created"))
+    )
+    wrong = CurrentIntent.objects.filter(~Q(intent_id__in=best_ids) | copies_differ)
+    return not_current, wrong
+
+
+# What intents_most_recent_and_certain returns per program, in this order.
+BEST_INTENT_FIELDS = (
+    "id",
+    "lms_user_id",
+    "program_uuid",
+    "reason",
+    "certainty",
+    "effective_timestamp",
+    "created",
+)
+
+
+def intents_most_recent_and_certain(*, lms_user_id: int) -> list[dict]:
     """
     For each program of the learner, one intent: the most recent CERTAIN_YES or CERTAIN_NO by
     effective timestamp, or, when the program has no certain intent, its most recent MAYBE.
     ``lms_user_id`` is valid by the LMS user id rule (pie.apps.core.values): callers parse it.
 
-    One SQL query: a window function ranks each program's intents, rank 1 is kept, and those
-    intents are read with their reasons. Rows come ordered by effective timestamp, newest
-    first, then program UUID.
+    Reads the learner's current intents (kept by services, docs/decisions/0007), so the cost
+    does not grow with the learner's history: one indexed query, one row per program, as
+    plain dicts with the keys of BEST_INTENT_FIELDS. Newest effective timestamp first, then
+    program UUID.
     """
-    alias = router.db_for_read(ProgramIntent)
-    sql, params, learner_position = _best_program_intents_sql(alias, connections[alias].vendor)
-    params = (*params[:learner_position], lms_user_id, *params[learner_position + 1 :])
-    return (
-        ProgramIntent.objects.filter(pk__in=RawSQL(sql, params))
-        .select_related("reason")
+    rows = (
+        CurrentIntent.objects.filter(lms_user_id=lms_user_id)
         .order_by("-effective_timestamp", "program_uuid")
+        .values_list(
+            "intent_id",
+            "lms_user_id",
+            "program_uuid",
+            "reason__code",
+            "certainty",
+            "effective_timestamp",
+            "created",
+        )
     )
-
-
-# Compiling the ranking query costs Django about 2 ms (it compiles the windowed query, then
-# the subquery that filters on the rank), ten times what the database needs to run it for a
-# typical learner. Its SQL depends only on the database, so it is compiled once per database
-# with a placeholder learner, and each call binds the learner's id in the placeholder's place.
-_LEARNER_PLACEHOLDER = -734_095_261  # never an LMS user id: those are positive
-
-
-@functools.cache
-def _best_program_intents_sql(alias: str, vendor: str) -> tuple[str, tuple, int]:
-    """The SQL selecting the ids of the best intent per program of the placeholder learner."""
-    learner_intents = ProgramIntent.objects.using(alias).for_learner(_LEARNER_PLACEHOLDER)
-    best_ids = _best_intents(learner_intents, per="program_uuid").order_by().values("pk")
-    sql, params = best_ids.query.get_compiler(alias).as_sql()
-    params = tuple(params)
-    if params.count(_LEARNER_PLACEHOLDER) != 1:
-        raise RuntimeError(f"The selection's SQL must bind the learner once: {sql} {params}")
-    return sql, params, params.index(_LEARNER_PLACEHOLDER)
+    return [dict(zip(BEST_INTENT_FIELDS, row, strict=True)) for row in rows]
 
 
 def program_intent_summary(*, program_uuid: uuid.UUID) -> dict[str, int]:
     """
     For one program: how many learners' best intent (the same rule, per learner) has each
-    certainty. One aggregate query over the ranked intents.
+    certainty. One count over the program's current intents, from their index alone.
     """
-    best = _best_intents(ProgramIntent.objects.filter(program_uuid=program_uuid), per="lms_user_id")
     counts = dict.fromkeys(Certainty.values, 0)
     rows = (
-        ProgramIntent.objects.filter(pk__in=best.values("pk"))
+        CurrentIntent.objects.filter(program_uuid=program_uuid)
         .values("certainty")
-        .annotate(learners=Count("pk"))
+        .annotate(learners=Count("*"))
         .order_by()
     )
     for row in rows:

@@ -2,8 +2,10 @@
 
 import datetime
 import uuid
+from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 
 from pie.apps.core.selectors import lms_user_id_is_retired
 from pie.apps.core.services import retired_learner_record, users_scrub
@@ -12,8 +14,13 @@ from pie.apps.intents.exceptions import (
     RetiredLearnerError,
     UnknownReasonError,
 )
-from pie.apps.intents.models import IntentReason, ProgramIntent
-from pie.apps.intents.selectors import known_reason_codes
+from pie.apps.intents.models import CERTAIN, CurrentIntent, IntentReason, ProgramIntent
+from pie.apps.intents.selectors import (
+    SELECTION_KEY,
+    best_intents,
+    current_intents_disagreeing,
+    known_reason_codes,
+)
 from pie.apps.intents.values import normalize_reason_code
 
 
@@ -42,7 +49,8 @@ def intent_create(
     ``RetiredLearnerError`` when the learner has been retired.
 
     The database's unique constraint decides what is a duplicate, so two identical requests
-    racing each other still store one row: the loser's insert fails and is rolled back.
+    racing each other still store one row: the loser's insert fails and is rolled back. The
+    learner's current intent for the program is updated in the same transaction.
     """
     intent = ProgramIntent(
         lms_user_id=lms_user_id,
@@ -56,6 +64,7 @@ def intent_create(
             if lms_user_id_is_retired(lms_user_id):
                 raise RetiredLearnerError(lms_user_id)
             intent.save()
+            current_intent_offer(intent=intent)
     except IntegrityError:
         if _identical_intent_exists(intent):
             raise DuplicateIntentError() from None
@@ -83,6 +92,131 @@ def learner_retire(*, lms_user_id: int) -> tuple[int, int]:
     """
     with transaction.atomic():
         retired_learner_record(lms_user_id=lms_user_id)
+        CurrentIntent.objects.filter(lms_user_id=lms_user_id).delete()
         intents_deleted, _ = ProgramIntent.objects.for_learner(lms_user_id).delete()
         users_scrubbed = users_scrub(lms_user_id=lms_user_id)
     return intents_deleted, users_scrubbed
+
+
+# Keeping each learner's current intent per program (CurrentIntent, docs/decisions/0007).
+#
+# An intent is "offered": it becomes the current one of its learner and program when there is
+# none, or when its selection key (selectors.SELECTION_KEY) is greater than the current one's.
+# One upsert statement does this, so the comparison happens under the database's lock on the
+# current row, against its latest committed version: two transactions offering intents for the
+# same learner and program at once are serialized by that lock, and the greater key wins
+# whichever commits first (PostgreSQL's ON CONFLICT DO UPDATE ... WHERE and MySQL's ON
+# DUPLICATE KEY UPDATE both re-read the row they lock; SQLite has one writer at a time).
+
+_CURRENT_COLUMNS = (
+    "lms_user_id",
+    "program_uuid",
+    "intent_id",
+    "reason_id",
+    "certainty",
+    "certain",
+    "effective_timestamp",
+    "created",
+)
+
+
+def _current_upsert_sql(source: str) -> str:
+    """``INSERT INTO <current intents> <source> <upsert keeping the greater key>``."""
+    quote = connection.ops.quote_name
+    table = quote(CurrentIntent._meta.db_table)
+    columns = ", ".join(quote(name) for name in _CURRENT_COLUMNS)
+    key = [quote(name) for name in SELECTION_KEY]
+    updated = [quote(name) for name in _CURRENT_COLUMNS[2:]]
+    if connection.vendor == "mysql":
+        # Assignments run left to right and see the columns already assigned: intent_id
+        # first, on the comparison; the others follow it when it changed. Current columns
+        # are qualified: INSERT ... SELECT's own columns have the same names.
+        intent_id = f"{table}.{quote('intent_id')}"
+        offered = ", ".join(f"VALUES({column})" for column in key)
+        current = ", ".join(f"{table}.{column}" for column in key)
+        assignments = [
+            f"{intent_id} = IF(({offered}) > ({current}), VALUES({quote('intent_id')}), "
+            f"{intent_id})",
+            *(
+                f"{table}.{column} = IF({intent_id} = VALUES({quote('intent_id')}), "
+                f"VALUES({column}), {table}.{column})"
+                for column in updated
+                if column != quote("intent_id")
+            ),
+        ]
+        return (
+            f"INSERT INTO {table} ({columns}) {source} "
+            f"ON DUPLICATE KEY UPDATE {', '.join(assignments)}"
+        )
+    offered = ", ".join(f"excluded.{column}" for column in key)
+    current = ", ".join(f"{table}.{column}" for column in key)
+    assignments = ", ".join(f"{column} = excluded.{column}" for column in updated)
+    return (
+        f"INSERT INTO {table} ({columns}) {source} "
+        f"ON CONFLICT ({quote('lms_user_id')}, {quote('program_uuid')}) "
+        f"DO UPDATE SET {assignments} WHERE ({offered}) > ({current})"
+    )
+
+
+def current_intent_offer(*, intent: ProgramIntent) -> None:
+    """Offer one just-saved intent (inside the caller's transaction)."""
+    fields = {field.name: field for field in ProgramIntent._meta.concrete_fields}
+    values = (
+        intent.lms_user_id,
+        fields["program_uuid"].get_db_prep_value(intent.program_uuid, connection),
+        intent.pk,
+        intent.reason_id,
+        intent.certainty,
+        intent.certainty in CERTAIN,
+        fields["effective_timestamp"].get_db_prep_value(intent.effective_timestamp, connection),
+        fields["created"].get_db_prep_value(intent.created, connection),
+    )
+    placeholders = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(_current_upsert_sql(f"VALUES ({placeholders})"), values)
+
+
+def current_intents_offer(*, intents: QuerySet) -> None:
+    """
+    Offer a set of intents (inside the caller's transaction), set-based: the best of them per
+    learner and program (the selection rule, by the database) is offered in one statement,
+    in key order so that concurrent writers lock rows in the same order.
+    """
+    sql, params = best_intents(intents).query.get_compiler(connection=connection).as_sql()
+    # WHERE 1 = 1: SQLite would otherwise read ON CONFLICT as the start of a join clause.
+    source = f"SELECT * FROM ({sql}) best_intents WHERE 1 = 1 ORDER BY 1, 2"
+    with connection.cursor() as cursor:
+        cursor.execute(_current_upsert_sql(source), params)
+
+
+@dataclass(frozen=True)
+class CurrentIntentsReport:
+    """How the kept current intents differed from the rule computed from all intents."""
+
+    not_current: int  # best intents that were missing or replaced by a worse one
+    wrong: int  # current rows naming another intent, or with copies that differ
+
+    @property
+    def differences(self) -> int:
+        return self.not_current + self.wrong
+
+
+def current_intents_check() -> CurrentIntentsReport:
+    """Compare CurrentIntent with the selection rule over every intent; change nothing."""
+    not_current, wrong = current_intents_disagreeing()
+    return CurrentIntentsReport(not_current=not_current.count(), wrong=wrong.count())
+
+
+def current_intents_rebuild() -> CurrentIntentsReport:
+    """
+    Make CurrentIntent agree with the rule over every intent, in one transaction: delete its
+    wrong rows, then offer every intent. Returns what differed before. Idempotent, and safe
+    while PIE writes: offering is what every write does anyway.
+    """
+    with transaction.atomic():
+        report = current_intents_check()
+        if report.differences:
+            _, wrong = current_intents_disagreeing()
+            CurrentIntent.objects.filter(pk__in=list(wrong.values_list("pk", flat=True))).delete()
+            current_intents_offer(intents=ProgramIntent.objects.all())
+    return report

@@ -2,8 +2,10 @@ import datetime
 import uuid
 
 import factory
+from django.db import transaction
 
 from pie.apps.intents.models import Certainty, IntentReason, ProgramIntent
+from pie.apps.intents.services import current_intent_offer
 
 
 def reason(code: str = "BUNDLE_PURCHASE") -> IntentReason:
@@ -24,3 +26,11 @@ class ProgramIntentFactory(factory.django.DjangoModelFactory):
     effective_timestamp = factory.Sequence(
         lambda n: datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(hours=n)
     )
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Stored as services store an intent: with the learner's current intent updated."""
+        with transaction.atomic():
+            intent = super()._create(model_class, *args, **kwargs)
+            current_intent_offer(intent=intent)
+        return intent

@@ -13,7 +13,9 @@ import threading
 import pytest
 from django.db import connection
 
-from pie.apps.intents.models import ProgramIntent
+from pie.apps.intents.models import CurrentIntent, ProgramIntent
+from pie.apps.intents.selectors import intents_most_recent_and_certain
+from pie.apps.intents.services import current_intents_check
 from pie.apps.intents.tests.factories import reason
 
 pytestmark = [
@@ -94,6 +96,34 @@ def test_distinct_posts_racing_are_all_stored(make_client):
     assert ProgramIntent.objects.filter(lms_user_id=LEARNER).count() == THREADS
 
 
+@pytest.mark.parametrize("round_", range(3))
+def test_racing_posts_for_one_program_leave_the_best_intent_current(make_client, round_):
+    """
+    Twelve writers, one learner and program, different certainties and timestamps: whichever
+    commits last, the current intent is the one the rule picks from all twelve.
+    """
+    certainties = ["MAYBE", "CERTAIN_YES", "CERTAIN_NO"]
+    bodies = [
+        {
+            **body(T0 + datetime.timedelta(seconds=(n * 7 + round_) % THREADS)),
+            "certainty": certainties[(n + round_) % 3],
+        }
+        for n in range(THREADS)
+    ]
+    responses = post_at_once(make_client, bodies)
+
+    assert [response.status_code for response in responses] == [201] * THREADS
+    best = ProgramIntent.objects.filter(
+        lms_user_id=LEARNER, certainty__in=["CERTAIN_YES", "CERTAIN_NO"]
+    )
+    expected = best.order_by("-effective_timestamp", "-id").first()
+    assert [row["id"] for row in intents_most_recent_and_certain(lms_user_id=LEARNER)] == [
+        expected.pk
+    ]
+    assert CurrentIntent.objects.count() == 1
+    assert current_intents_check().differences == 0
+
+
 def test_overlapping_imports_running_at_once_store_each_intent_once():
     """Two bulk imports whose files share half their rows, racing batch by batch."""
     import random
@@ -143,3 +173,51 @@ def test_overlapping_imports_running_at_once_store_each_intent_once():
     assert ProgramIntent.objects.count() == 4500
     assert sum(summary.inserted for summary in summaries) == 4500
     assert sum(summary.duplicates for summary in summaries) == 1500
+    assert CurrentIntent.objects.count() == len({(n % 500, n % 7) for n in range(4500)})
+    assert current_intents_check().differences == 0
+
+
+def test_imports_and_posts_racing_on_the_same_learners_keep_the_best_intents_current(
+    make_client,
+):
+    """An import and API writers on the same learners and programs at the same moment."""
+    from pie.apps.intents.importing import intents_import
+
+    rows = [
+        (
+            n,
+            {
+                "program_uuid": body(T0)["program_uuid"],
+                "user_id": str(LEARNER if n % 2 else LEARNER + 1 + n % 5),
+                "intent_reason": "BUNDLE_PURCHASE",
+                "intent_certainty": ["MAYBE", "CERTAIN_YES", "CERTAIN_NO"][n % 3],
+                "effective_time": (T0 + datetime.timedelta(seconds=n % 40)).isoformat(),
+            },
+        )
+        for n in range(2, 1202)
+    ]
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def run_import() -> None:
+        try:
+            barrier.wait(timeout=30)
+            intents_import(rows=rows, batch_size=50)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    importer = threading.Thread(target=run_import)
+    importer.start()
+    barrier.wait(timeout=30)
+    bodies = [
+        {**body(T0 + datetime.timedelta(seconds=n, microseconds=1)), "certainty": "CERTAIN_NO"}
+        for n in range(THREADS)
+    ]
+    responses = post_at_once(make_client, bodies)
+    importer.join(timeout=120)
+
+    assert not errors, errors
+    assert {response.status_code for response in responses} == {201}
+    assert current_intents_check().differences == 0

@@ -10,9 +10,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pie.apps.core.models import RetiredLearner
+from pie.apps.intents.exceptions import DuplicateIntentError, RetiredLearnerError
 from pie.apps.intents.importing import intents_import
-from pie.apps.intents.models import CERTAIN, Certainty, IntentReason, ProgramIntent
+from pie.apps.intents.models import CERTAIN, Certainty, CurrentIntent, ProgramIntent
 from pie.apps.intents.selectors import intents_most_recent_and_certain, program_intent_summary
+from pie.apps.intents.services import (
+    current_intents_check,
+    current_intents_rebuild,
+    intent_create,
+    learner_retire,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,25 +44,53 @@ intent_fields = st.tuples(
 )
 
 
-def store(fields_list) -> list[ProgramIntent]:
-    """Insert in order, skipping exact duplicates (as the API would refuse them)."""
+def csv_row(fields) -> dict[str, str]:
+    learner, program, reason, certainty, when = fields
+    return {
+        "program_uuid": str(program),
+        "user_id": str(learner),
+        "intent_reason": reason,
+        "intent_certainty": certainty,
+        "effective_time": when.isoformat(),
+    }
+
+
+# A write: one intent through the service (as the API and the event receivers record it), a
+# batch of CSV rows through the import, or the retirement of learner 8.
+writes = st.one_of(
+    intent_fields.map(lambda fields: ("service", fields)),
+    st.tuples(st.lists(intent_fields, min_size=1, max_size=8), st.integers(1, 4)).map(
+        lambda rows_and_batch_size: ("import", rows_and_batch_size)
+    ),
+    st.just(("retire", 8)),
+)
+
+
+def apply(writes_list) -> list[ProgramIntent]:
+    """Run the writes in order; every stored intent, in insertion (id) order."""
+    RetiredLearner.objects.all().delete()
+    CurrentIntent.objects.all().delete()
     ProgramIntent.objects.all().delete()
-    reasons = {reason.code: reason for reason in IntentReason.objects.all()}
-    stored, seen = [], set()
-    for learner, program, reason, certainty, when in fields_list:
-        if (learner, program, reason, certainty, when) in seen:
-            continue
-        seen.add((learner, program, reason, certainty, when))
-        stored.append(
-            ProgramIntent.objects.create(
-                lms_user_id=learner,
-                program_uuid=program,
-                reason=reasons[reason],
-                certainty=certainty,
-                effective_timestamp=when,
-            )
-        )
-    return stored
+    for kind, payload in writes_list:
+        if kind == "service":
+            learner, program, reason, certainty, when = payload
+            try:
+                intent_create(
+                    lms_user_id=learner,
+                    program_uuid=program,
+                    reason=reason,
+                    certainty=certainty,
+                    effective_timestamp=when,
+                )
+            except (DuplicateIntentError, RetiredLearnerError):
+                pass
+        elif kind == "import":
+            fields_list, batch_size = payload
+            lines = [(n, csv_row(fields)) for n, fields in enumerate(fields_list, start=2)]
+            intents_import(rows=lines, batch_size=batch_size)
+        else:
+            learner_retire(lms_user_id=payload)
+    return list(ProgramIntent.objects.order_by("pk"))
 
 
 def best_by_rule(intents, key) -> dict:
@@ -73,20 +109,22 @@ def best_by_rule(intents, key) -> dict:
 
 
 @PROPERTY_SETTINGS
-@given(st.lists(intent_fields, max_size=25))
-def test_selection_query_matches_the_plain_python_rule(fields_list):
-    stored = store(fields_list)
-    mine = [intent for intent in stored if intent.lms_user_id == 7]
-    expected = best_by_rule(mine, key=lambda intent: intent.program_uuid)
-    selected = list(intents_most_recent_and_certain(lms_user_id=7))
-    assert {intent.program_uuid: intent.pk for intent in selected} == expected
-    assert len(selected) == len(expected)
+@given(st.lists(writes, max_size=8))
+def test_current_intents_match_the_plain_python_rule_after_interleaved_writes(writes_list):
+    stored = apply(writes_list)
+    for learner in (7, 8):
+        mine = [intent for intent in stored if intent.lms_user_id == learner]
+        expected = best_by_rule(mine, key=lambda intent: intent.program_uuid)
+        selected = intents_most_recent_and_certain(lms_user_id=learner)
+        assert {row["program_uuid"]: row["id"] for row in selected} == expected
+        assert len(selected) == len(expected)
+    assert current_intents_check().differences == 0
 
 
 @PROPERTY_SETTINGS
-@given(st.lists(intent_fields, max_size=25))
-def test_program_summary_matches_the_plain_python_rule(fields_list):
-    stored = store(fields_list)
+@given(st.lists(writes, max_size=8))
+def test_program_summary_matches_the_plain_python_rule(writes_list):
+    stored = apply(writes_list)
     for program in PROGRAMS:
         in_program = [intent for intent in stored if intent.program_uuid == program]
         best = best_by_rule(in_program, key=lambda intent: intent.lms_user_id)
@@ -95,6 +133,44 @@ def test_program_summary_matches_the_plain_python_rule(fields_list):
         for pk in best.values():
             expected[by_pk[pk].certainty] += 1
         assert program_intent_summary(program_uuid=program) == expected
+
+
+def current_rows() -> list[tuple]:
+    return sorted(
+        CurrentIntent.objects.values_list("lms_user_id", "program_uuid", "intent_id", "certain")
+    )
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(writes, max_size=8), st.data())
+def test_rebuild_repairs_any_damage_to_the_current_intents(writes_list, data):
+    """Whatever rows are lost or replaced, the rebuild restores what the writes had kept."""
+    apply(writes_list)
+    kept = sorted(
+        CurrentIntent.objects.values_list("lms_user_id", "program_uuid", "intent_id", "certain")
+    )
+    rows = list(CurrentIntent.objects.all())
+    for row in data.draw(st.lists(st.sampled_from(rows), unique=True)) if rows else []:
+        CurrentIntent.objects.filter(pk=row.pk).delete()
+    intents = list(ProgramIntent.objects.all())
+    if rows and intents:
+        row = data.draw(st.sampled_from(rows))
+        other = data.draw(st.sampled_from(intents))
+        CurrentIntent.objects.filter(pk=row.pk).update(intent_id=other.pk, certain=True)
+
+    damaged = sorted(
+        CurrentIntent.objects.values_list("lms_user_id", "program_uuid", "intent_id", "certain")
+    )
+    repaired = current_intents_rebuild()
+
+    assert current_intents_check().differences == 0
+    assert (repaired.differences == 0) == (damaged == kept)
+    assert (
+        sorted(
+            CurrentIntent.objects.values_list("lms_user_id", "program_uuid", "intent_id", "certain")
+        )
+        == kept
+    )
 
 
 # CSV rows: valid values from small domains (so duplicates are common) and invalid ones.
@@ -153,6 +229,7 @@ def normalized(row: dict) -> tuple:
     st.integers(min_value=1, max_value=7),
 )
 def test_import_stores_every_valid_row_once_and_reports_every_invalid_row(rows, batch_size):
+    CurrentIntent.objects.all().delete()
     ProgramIntent.objects.all().delete()
     lines, expected, invalid_lines = [], set(), []
     for line_number, (is_valid, valid, invalid) in enumerate(rows, start=2):

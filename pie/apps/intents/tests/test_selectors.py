@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from pie.apps.intents.models import Certainty
+from pie.apps.intents.models import Certainty, ProgramIntent
 from pie.apps.intents.selectors import intents_for_learner, intents_most_recent_and_certain
 from pie.apps.intents.tests.factories import ProgramIntentFactory, reason
 
@@ -32,7 +32,16 @@ def intent(certainty, hours, program=PROGRAM, learner=LEARNER, reason_code="BUND
 
 
 def selected(learner=LEARNER):
-    return list(intents_most_recent_and_certain(lms_user_id=learner))
+    """The selected intents, as ProgramIntent rows in the selector's order."""
+    rows = intents_most_recent_and_certain(lms_user_id=learner)
+    intents = ProgramIntent.objects.in_bulk([row["id"] for row in rows])
+    for row in rows:  # every value a read returns is the selected intent's own
+        intent = intents[row["id"]]
+        assert row["certainty"] == intent.certainty
+        assert row["effective_timestamp"] == intent.effective_timestamp
+        assert row["created"] == intent.created
+        assert row["reason"] == intent.reason.code
+    return [intents[row["id"]] for row in rows]
 
 
 def test_learner_with_no_intents_gets_an_empty_list():
@@ -135,7 +144,6 @@ def test_other_learners_intents_never_count():
 
 
 def test_each_call_selects_for_its_own_learner():
-    """The ranking SQL is compiled once and reused: each call binds its own learner."""
     mine = intent(Certainty.CERTAIN_YES, 1)
     theirs = intent(Certainty.CERTAIN_NO, 2, learner=LEARNER + 1)
     assert selected() == [mine]
@@ -155,8 +163,8 @@ def test_selection_is_one_query(django_assert_num_queries):
     for n in range(20):
         intent(Certainty.MAYBE if n % 2 else Certainty.CERTAIN_YES, n, program=uuid.UUID(int=n % 5))
     with django_assert_num_queries(1):
-        rows = selected()
-        assert [row.reason.code for row in rows]  # the reason is joined, not fetched per row
+        rows = intents_most_recent_and_certain(lms_user_id=LEARNER)
+        assert [row["reason"] for row in rows] and len(rows) == 5  # reasons joined
 
 
 def test_history_is_newest_first_and_filters_by_program():

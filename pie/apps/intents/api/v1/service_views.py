@@ -28,6 +28,7 @@ from pie.apps.intents.api.v1.serializers import (
     ProgramIntentSerializer,
     ProgramIntentSummarySerializer,
     RetireUserSerializer,
+    best_intents_representation,
 )
 from pie.apps.intents.api.v1.views import (
     ERROR_RESPONSES,
@@ -148,7 +149,7 @@ class LearnerMostRecentAndCertainView(APIView):
     )
     def get(self, request, lms_user_id):
         intents = selectors.intents_most_recent_and_certain(lms_user_id=_path_lms_user_id(self))
-        return Response(ProgramIntentSerializer(intents, many=True).data)
+        return Response(best_intents_representation(intents))
 
 
 class ProgramIntentSummaryView(APIView):

@@ -11,6 +11,7 @@ from pie.apps.intents import selectors, services
 from pie.apps.intents.api.v1.serializers import (
     ProgramIntentCreateSerializer,
     ProgramIntentSerializer,
+    best_intents_representation,
 )
 from pie.apps.intents.exceptions import (
     DuplicateIntentError,
@@ -128,4 +129,4 @@ class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
     @action(detail=False, methods=["get"], pagination_class=None)
     def most_recent_and_certain(self, request):
         intents = selectors.intents_most_recent_and_certain(lms_user_id=self._lms_user_id())
-        return Response(ProgramIntentSerializer(intents, many=True).data)
+        return Response(best_intents_representation(intents))
