@@ -118,7 +118,7 @@ class CurrentIntent(models.Model):
     Each learner's best intent per program (the rule of docs/decisions/0002), kept as data so
     that a learner's read is one indexed lookup and a program summary one indexed count.
     Written only by ``services``, in the same transaction as the intents it derives from;
-    checked and rebuilt by ``./manage.py rebuild_current_intents``. See docs/decisions/0007.
+    checked and rebuilt by ``./manage.py rebuild_current_intents``. See docs/decisions/0008.
 
     Every column but the key is a copy of the winning intent's value: ``certain``,
     ``effective_timestamp`` and ``intent_id`` are the selection key that a new intent must

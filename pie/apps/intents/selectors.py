@@ -135,7 +135,7 @@ def intents_most_recent_and_certain(*, lms_user_id: int) -> list[dict]:
     effective timestamp, or, when the program has no certain intent, its most recent MAYBE.
     ``lms_user_id`` is valid by the LMS user id rule (pie.apps.core.values): callers parse it.
 
-    Reads the learner's current intents (kept by services, docs/decisions/0007), so the cost
+    Reads the learner's current intents (kept by services, docs/decisions/0008), so the cost
     does not grow with the learner's history: one indexed query, one row per program, as
     plain dicts with the keys of BEST_INTENT_FIELDS. Newest effective timestamp first, then
     program UUID.

@@ -98,7 +98,7 @@ def learner_retire(*, lms_user_id: int) -> tuple[int, int]:
     return intents_deleted, users_scrubbed
 
 
-# Keeping each learner's current intent per program (CurrentIntent, docs/decisions/0007).
+# Keeping each learner's current intent per program (CurrentIntent, docs/decisions/0008).
 #
 # An intent is "offered": it becomes the current one of its learner and program when there is
 # none, or when its selection key (selectors.SELECTION_KEY) is greater than the current one's.
