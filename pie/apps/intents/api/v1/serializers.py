@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from pie.apps.intents.models import Certainty, ProgramIntent
+from pie.apps.intents.selectors import BEST_INTENT_FIELDS
 from pie.apps.intents.values import (
     MAX_LMS_USER_ID,
     InvalidValue,
@@ -79,15 +80,8 @@ class ProgramIntentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProgramIntent
-        fields = [
-            "id",
-            "lms_user_id",
-            "program_uuid",
-            "reason",
-            "certainty",
-            "effective_timestamp",
-            "created",
-        ]
+        # The same fields, in the same order, as the learner's fast read returns.
+        fields = list(BEST_INTENT_FIELDS)
         read_only_fields = fields
 
 
