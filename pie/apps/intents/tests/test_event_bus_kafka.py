@@ -6,7 +6,6 @@ test is that this is one clear error. Needs requirements/kafka.txt (`make requir
 without it the tests skip, unless PIE_REQUIRE_KAFKA=1 (CI) makes that a failure.
 """
 
-import json
 import os
 import socket
 import subprocess
@@ -14,11 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from pie.apps.intents import event_consumer
+from pie.apps.intents.tests.production_process import production_environment
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -44,38 +43,19 @@ def test_consume_intent_events_on_kafka_settings_from_pie_cfg_reports_an_unreach
     tmp_path,
 ):
     servers = f"127.0.0.1:{closed_port()}"
-    config = tmp_path / "pie.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "EVENT_BUS_CONSUMER": "edx_event_bus_kafka.KafkaEventConsumer",
-                "EVENT_BUS_PRODUCER": "edx_event_bus_kafka.create_producer",
-                "EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS": servers,
-                "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL": f"http://127.0.0.1:{closed_port()}",
-                "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY": "registry-key",
-                "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET": "registry-secret",
-                "EVENT_BUS_TOPIC_PREFIX": "prod",
-                "EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT": 10,
-                "PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS": 600,
-            }
-        )
-    )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("EVENT_BUS_")}
-    environment.pop("DATABASE_URL", None)
-    environment.update(
-        DJANGO_SETTINGS_MODULE="pie.settings.production",
-        PIE_CFG=str(config),
-        SECRET_KEY="s" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz",
-        ALLOWED_HOSTS="pie.example.com",
-        JWT_ISSUERS=json.dumps(
-            [
-                {
-                    "ISSUER": "https://lms.example.com/oauth2",
-                    "AUDIENCE": "lms-key",
-                    "SECRET_KEY": "an-lms-jwt-secret-of-forty-characters-xx",
-                }
-            ]
-        ),
+    environment = production_environment(
+        tmp_path,
+        {
+            "EVENT_BUS_CONSUMER": "edx_event_bus_kafka.KafkaEventConsumer",
+            "EVENT_BUS_PRODUCER": "edx_event_bus_kafka.create_producer",
+            "EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS": servers,
+            "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL": f"http://127.0.0.1:{closed_port()}",
+            "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY": "registry-key",
+            "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET": "registry-secret",
+            "EVENT_BUS_TOPIC_PREFIX": "prod",
+            "EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT": 10,
+            "PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS": 600,
+        },
         # Secrets as a container gets them: the environment wins over the file.
         EVENT_BUS_KAFKA_API_KEY="broker-key",
         EVENT_BUS_KAFKA_API_SECRET="broker-secret",

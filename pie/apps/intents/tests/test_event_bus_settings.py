@@ -4,15 +4,15 @@ PIE_CFG file and the environment (the environment wins), and the consumer loads 
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import yaml
 from django.conf import settings
 from edx_event_bus_redis.internal.config import get_full_topic, load_common_settings
 from openedx_events.event_bus import make_single_consumer
+
+from pie.apps.intents.tests.production_process import production_environment
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -27,32 +27,13 @@ print(json.dumps({name: getattr(settings, name, None) for name in (
 
 
 def test_production_takes_the_event_bus_settings_from_the_file_and_the_environment(tmp_path):
-    config = tmp_path / "pie.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "EVENT_BUS_REDIS_CONNECTION_URL": "redis://:from-file@redis.example.com:6379/0",
-                "EVENT_BUS_TOPIC_PREFIX": "prod",
-                "EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT": 10,
-            }
-        )
-    )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("EVENT_BUS_")}
-    environment.pop("DATABASE_URL", None)
-    environment.update(
-        DJANGO_SETTINGS_MODULE="pie.settings.production",
-        PIE_CFG=str(config),
-        SECRET_KEY="s" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz",
-        ALLOWED_HOSTS="pie.example.com",
-        JWT_ISSUERS=json.dumps(
-            [
-                {
-                    "ISSUER": "https://lms.example.com/oauth2",
-                    "AUDIENCE": "lms-key",
-                    "SECRET_KEY": "an-lms-jwt-secret-of-forty-characters-xx",
-                }
-            ]
-        ),  # fmt: skip
+    environment = production_environment(
+        tmp_path,
+        {
+            "EVENT_BUS_REDIS_CONNECTION_URL": "redis://:from-file@redis.example.com:6379/0",
+            "EVENT_BUS_TOPIC_PREFIX": "prod",
+            "EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT": 10,
+        },
         EVENT_BUS_REDIS_CONNECTION_URL="rediss://:from-env@redis.example.com:6380/0",
     )
 
