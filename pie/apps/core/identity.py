@@ -79,10 +79,8 @@ def user_for_lms_claims(claims: LmsClaims) -> User:
     The account these verified claims name, created on first sight; raises
     ``IdentityRefused`` when the token may not act as it (see the module's rules).
     """
-    user = User.objects.filter(username=claims.username).first()
-    if user is None:
-        user = _user_create(claims)
-    elif not user.created_by_jwt:
+    user = User.objects.filter(username=claims.username).first() or _user_create(claims)
+    if not user.created_by_jwt:
         raise IdentityRefused(
             "The JWT names a local account of PIE; tokens act only as accounts of the LMS."
         )
@@ -109,6 +107,7 @@ def user_for_lms_claims(claims: LmsClaims) -> User:
 
 
 def _user_create(claims: LmsClaims) -> User:
+    """The account for a username seen for the first time (or the row a racing request made)."""
     if claims.lms_user_id is not None:
         _refuse_retired(claims.lms_user_id)
     try:
@@ -121,10 +120,6 @@ def _user_create(claims: LmsClaims) -> User:
         user = User.objects.filter(username=claims.username).first()
         if user is None:
             raise
-        if not user.created_by_jwt:
-            raise IdentityRefused(
-                "The JWT names a local account of PIE; tokens act only as accounts of the LMS."
-            ) from None
         return user
 
 
