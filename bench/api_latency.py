@@ -3,6 +3,8 @@ Latency of the learner API on a local gunicorn, measured against the framework f
 
     .venv/bin/python bench/api_latency.py [--rounds 5] [--requests 200] [--keep]
         [--database postgres://postgres@127.0.0.1:5432/pie_bench]  # an EMPTY scratch database
+        [--profile 200]  # cProfile of each GET in process, through Django's WSGI handler
+    PIE_BENCH_PORT=18831 .venv/bin/python bench/api_latency.py  # gunicorn on this port
 
 Creates a fresh SQLite database in a temporary directory (or migrates the empty database
 named by --database), seeds three learners with 10, 1,000 and 10,000 intents (over 10, 200
