@@ -3,6 +3,8 @@ Latency of the learner API on a local gunicorn, measured against the framework f
 
     .venv/bin/python bench/api_latency.py [--rounds 5] [--requests 200] [--keep]
         [--database postgres://postgres@127.0.0.1:5432/pie_bench]  # an EMPTY scratch database
+        [--profile 200]  # cProfile of each GET in process, through Django's WSGI handler
+    PIE_BENCH_PORT=18831 .venv/bin/python bench/api_latency.py  # gunicorn on this port
 
 Creates a fresh SQLite database in a temporary directory (or migrates the empty database
 named by --database), seeds three learners with 10, 1,000 and 10,000 intents (over 10, 200
@@ -79,6 +81,14 @@ def parse_args():
         help="URL of an EMPTY scratch PostgreSQL or MySQL/MariaDB database (default: SQLite)",
     )
     parser.add_argument("--show-sql", action="store_true", help="print the selection's SQL")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="before the HTTP run, profile N requests per endpoint in process through the WSGI "
+        "handler (cProfile) and print where the time goes",
+    )
     args = parser.parse_args()
     for name in ("rounds", "requests", "workers"):
         if getattr(args, name) < 1:
@@ -251,6 +261,76 @@ def check_query(lms_user_id: int, repeat: int = 20) -> dict:
     }
 
 
+def profile_in_process(targets: list[dict], requests: int, top: int = 40) -> None:
+    """
+    Where the time goes: each GET target called ``requests`` times through Django's WSGI
+    handler in this process (the stack gunicorn calls, without the socket), under cProfile.
+    Prints the unprofiled median and the functions with the most cumulative time.
+    """
+    import cProfile
+    import io
+    import pstats
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+
+    application = WSGIHandler()
+
+    def call(target):
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": target["path"],
+            "QUERY_STRING": "",
+            "SERVER_NAME": HOST,
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.input": io.BytesIO(),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+        }
+        if target.get("token"):
+            environ["HTTP_AUTHORIZATION"] = f"JWT {target['token']}"
+        statuses = []
+        body = b"".join(application(environ, lambda status, headers: statuses.append(status)))
+        if not statuses[0].startswith("200"):
+            raise SystemExit(f"{target['name']}: {statuses[0]}: {body[:300]!r}")
+
+    for target in targets:
+        if target.get("body"):
+            continue
+        for _ in range(20):
+            call(target)
+        samples = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            call(target)
+            samples.append((time.perf_counter() - started) * 1000)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            call(target)
+        profiler.disable()
+        report = io.StringIO()
+        stats = pstats.Stats(profiler, stream=report)
+        stats.sort_stats("cumulative").print_stats(top)
+        stats.sort_stats("tottime").print_stats(top // 2)
+        print(
+            f"\nProfile, in process: {target['label']}, unprofiled median "
+            f"{statistics.median(samples):.2f} ms over {requests} requests"
+        )
+        site_packages = str(Path(django_path()).parent)
+        for line in report.getvalue().splitlines():
+            if line.strip() and not line.lstrip().startswith(("Ordered by", "List reduced")):
+                print(line.replace(site_packages + "/", "").replace(str(REPO) + "/", "")[:150])
+    connection.close()
+
+
+def django_path() -> str:
+    import django
+
+    return django.__path__[0]
+
+
 def format_plan(rows) -> str:
     """SQLite's EXPLAIN QUERY PLAN rows (id, parent, notused, detail) as an indented tree."""
     depth = {0: -1}
@@ -290,6 +370,9 @@ def learner_row_counts() -> dict:
 
 
 def free_port() -> int:
+    """PIE_BENCH_PORT when set (machines whose engineers share port ranges), else any free port."""
+    if os.environ.get("PIE_BENCH_PORT"):
+        return int(os.environ["PIE_BENCH_PORT"])
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
         return probe.getsockname()[1]
@@ -528,6 +611,9 @@ def main() -> int:
                 },
             }
         )
+
+        if args.profile:
+            profile_in_process(targets, args.profile)
 
         port = free_port()
         process = start_gunicorn(environment, port, args.workers, log_path)

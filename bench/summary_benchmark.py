@@ -10,11 +10,13 @@ program with 100,000 learners.
 Seeds, in a scratch database: 100,000 learners with 1 to 5 intents each for the measured
 program (mixed certainties), plus as many intents again spread over 50 other programs, with
 the import's writer (so each learner's current intents are kept as in production). Then
-times selectors.program_intent_summary (median of --runs) and, in process through Django's
-test client (a staff session, DEBUG off), GET /health/ and the summary endpoint interleaved:
-"ratio" is the median /health/ time divided by the summary's, the share of the framework
-floor the endpoint keeps (in process, so without gunicorn's and HTTP's cost on either side,
-which makes the ratio stricter than over HTTP).
+times selectors.program_intent_summary (median of --runs), then GET /health/ and the summary
+endpoint interleaved, twice: in process through Django's test client (a staff session, DEBUG
+off), and over HTTP on gunicorn as issue 15 measures every ratio (bench/api_latency.py's
+server: one sync worker, pie.settings.local with DEBUG off, an LMS administrator's JWT, one
+connection per request). "ratio" is the median /health/ time divided by the summary's, the
+share of the framework floor the endpoint keeps; in process it is stricter, as neither side
+pays gunicorn's and HTTP's cost.
 WARNING: with DATABASE_URL it migrates and fills that database; point it at a scratch one.
 """
 
@@ -120,10 +122,57 @@ def main() -> None:
         .order_by()
         .explain(),
     )
-    http_ratio(program, options.requests)
+    in_process_ratio(program, options.requests)
+    gunicorn_ratio(program, options.requests)
 
 
-def http_ratio(program, requests: int) -> None:
+def gunicorn_ratio(program, requests: int) -> None:
+    """GET /health/ and the summary endpoint, interleaved, over HTTP on one gunicorn worker."""
+    from api_latency import (
+        bench_environment,
+        free_port,
+        request,
+        start_gunicorn,
+        stop_gunicorn,
+        wait_until_ready,
+    )
+    from django.db import connection
+
+    from pie.apps.core.dev_tokens import dev_service_token_payload, sign_dev_token
+
+    # An LMS administrator's client-credentials token: staff may read summaries.
+    payload = dev_service_token_payload(username="bench-summary-staff", administrator=True)
+    token = sign_dev_token(payload)
+    connection.close()
+    environment = bench_environment(os.environ["DATABASE_URL"])
+    log_path = Path(tempfile.mkdtemp()) / "gunicorn.log"
+    port = free_port()
+    process = start_gunicorn(environment, port, 1, log_path)
+    urls = {"health": "/health/", "summary": f"/api/v1/programs/{program}/intents/summary/"}
+    samples = {name: [] for name in urls}
+    try:
+        wait_until_ready(process, port, log_path)
+        for position in range(requests + 20):
+            for name, url in urls.items():
+                status, body, elapsed = request(port, url, token if name == "summary" else None)
+                if status != 200:
+                    raise SystemExit(f"{url}: {status} {body[:200]!r}")
+                if position >= 20:
+                    samples[name].append(elapsed * 1000)
+    finally:
+        stop_gunicorn(process)
+    print_ratio(f"over HTTP (gunicorn, 1 sync worker), {requests} requests each", samples)
+
+
+def print_ratio(label: str, samples: dict) -> None:
+    health, summary = (statistics.median(samples[name]) for name in ("health", "summary"))
+    print(
+        f"{label}: GET /health/ median {health:.2f} ms, "
+        f"GET summary median {summary:.2f} ms, ratio {health / summary:.2f} (target >= 0.1)"
+    )
+
+
+def in_process_ratio(program, requests: int) -> None:
     """GET /health/ and the summary endpoint, interleaved, in process; medians and ratio."""
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -142,11 +191,7 @@ def http_ratio(program, requests: int) -> None:
                 raise SystemExit(f"{url}: {response.status_code} {response.content[:200]}")
             if position >= 20:
                 samples[name].append(elapsed)
-    health, summary = (statistics.median(samples[name]) for name in ("health", "summary"))
-    print(
-        f"in process, {requests} requests each: GET /health/ median {health:.2f} ms, "
-        f"GET summary median {summary:.2f} ms, ratio {health / summary:.2f} (target >= 0.1)"
-    )
+    print_ratio(f"in process, {requests} requests each", samples)
 
 
 if __name__ == "__main__":

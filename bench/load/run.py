@@ -4,11 +4,12 @@ Load benchmark: PIE under gunicorn with production settings, driven by wrk on lo
 
     .venv/bin/python bench/load/run.py                       # SQLite file in a temp directory
     .venv/bin/python bench/load/run.py --database postgres://postgres@127.0.0.1:5432/pie_load
+    .venv/bin/python bench/load/run.py --database mysql://root@127.0.0.1:3306/pie_load
 
 Needs wrk on PATH (Debian/Ubuntu: ``apt-get install wrk``); installs nothing itself.
 
-What it does, contacting nothing but 127.0.0.1 (and the PostgreSQL server named by
---database):
+What it does, contacting nothing but 127.0.0.1 (and the PostgreSQL or MariaDB server named
+by --database):
 
 1. Writes a temporary PIE_CFG YAML for ``pie.settings.production``: a random 64-character
    SECRET_KEY, one JWT issuer with a random 48-character secret, ALLOWED_HOSTS 127.0.0.1 and
@@ -30,7 +31,7 @@ What it does, contacting nothing but 127.0.0.1 (and the PostgreSQL server named 
    /health/'s (the issue aims for >= 0.5).
 
 It passes (exit 0) when no response is a 5xx and every status is the expected one. gunicorn
-is stopped, the PostgreSQL database dropped and the temporary directory deleted in every
+is stopped, the scratch database dropped and the temporary directory deleted in every
 case, also on Ctrl-C (--keep keeps the directory: config, CSV, tokens, gunicorn's log).
 """
 
@@ -74,7 +75,12 @@ CREATE_PATH = "/api/v1/program_intents/"
 ISSUER = "http://127.0.0.1/pie-load/oauth2"
 AUDIENCE = "pie-load"
 RATIO_TARGET = 0.5
-ANALYZE = "from django.db import connection; connection.cursor().execute('ANALYZE')"
+ANALYZE = (
+    "from django.db import connection; cursor = connection.cursor(); cursor.execute("
+    "'ANALYZE TABLE intents_programintent, intents_currentintent, core_user' "
+    "if connection.vendor == 'mysql' else 'ANALYZE'); cursor.fetchall() "
+    "if connection.vendor == 'mysql' else None"
+)
 # Settings a caller's environment could set that would override the generated PIE_CFG file.
 SCRUBBED_ENVIRONMENT = (
     "ALLOWED_HOSTS",
@@ -103,7 +109,7 @@ def parse_args():
         "--database",
         default="sqlite",
         help="'sqlite' (a file in the temporary directory, the default) or a scratch "
-        "postgres://USER[:PASSWORD]@HOST:PORT/NAME that does not exist yet",
+        "postgres:// or mysql://USER[:PASSWORD]@HOST:PORT/NAME that does not exist yet",
     )
     parser.add_argument("--learners", type=int, default=100_000, help="default 100000")
     parser.add_argument("--duration", type=int, default=20, help="seconds per scenario (20)")
@@ -131,8 +137,8 @@ def parse_args():
             parser.error(f"--{name} must be at least 1")
     if args.tokens > args.learners:
         parser.error("--tokens cannot exceed --learners")
-    if args.database != "sqlite" and not re.match(r"^postgres(ql)?://", args.database):
-        parser.error("--database must be 'sqlite' or a postgres:// URL")
+    if args.database != "sqlite" and not re.match(r"^(postgres(ql)?|mysql)://", args.database):
+        parser.error("--database must be 'sqlite' or a postgres:// or mysql:// URL")
     return args
 
 
@@ -192,6 +198,55 @@ class ScratchPostgres:
         if self.created:
             with self.connect() as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            self.created = False
+
+
+class ScratchMariaDB:
+    """A MySQL/MariaDB database created for the run (utf8mb4) and dropped after it."""
+
+    def __init__(self, url: str):
+        import dj_database_url
+
+        parts = dj_database_url.parse(url)
+        self.name = parts["NAME"]
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.name or ""):
+            raise SystemExit(f"--database: use a plain lower-case name, not {self.name!r}")
+        self.server = {
+            "host": parts["HOST"] or HOST,
+            "port": int(parts["PORT"] or 3306),
+            "user": parts["USER"] or "root",
+            "password": parts["PASSWORD"] or "",
+        }
+        self.created = False
+
+    def execute(self, sql: str, parameters=()) -> list:
+        try:
+            import MySQLdb
+        except ImportError:
+            raise SystemExit("mysqlclient is missing: make requirements-mysql") from None
+        connection = MySQLdb.connect(**self.server, connect_timeout=10)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, parameters)
+            return list(cursor.fetchall())
+        finally:
+            connection.close()
+
+    def create(self) -> None:
+        if self.execute("SHOW DATABASES LIKE %s", [self.name]):
+            raise SystemExit(
+                f"The database {self.name} exists. This script creates and drops its own "
+                "scratch database: name another, or drop it first."
+            )
+        self.execute(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
+        self.created = True
+
+    def version(self) -> str:
+        return self.execute("SELECT VERSION()")[0][0]
+
+    def drop(self) -> None:
+        if self.created:
+            self.execute(f"DROP DATABASE IF EXISTS `{self.name}`")
             self.created = False
 
 
@@ -504,17 +559,21 @@ def main() -> int:
         signal.signal(signal_number, lambda number, _: sys.exit(128 + number))
     workdir = Path(tempfile.mkdtemp(prefix="pie-load-"))
     log_path = workdir / "gunicorn.log"
-    postgres = None
+    scratch_database = None
     process = None
     try:
         if args.database == "sqlite":
             database_url = f"sqlite:///{workdir / 'load.sqlite3'}"
             database_label = "SQLite file"
         else:
-            postgres = ScratchPostgres(args.database)
-            postgres.create()
+            mysql = args.database.startswith("mysql://")
+            scratch_database = (ScratchMariaDB if mysql else ScratchPostgres)(args.database)
+            scratch_database.create()
             database_url = args.database
-            database_label = f"PostgreSQL {postgres.version()}, database {postgres.name}"
+            vendor = "MySQL/MariaDB" if mysql else "PostgreSQL"
+            database_label = (
+                f"{vendor} {scratch_database.version()}, database {scratch_database.name}"
+            )
         config_path, issuer = write_config(workdir, database_url, args.conn_max_age)
         environment = server_environment(config_path)
 
@@ -572,8 +631,8 @@ def main() -> int:
     finally:
         if process is not None:
             stop_gunicorn(process)
-        if postgres is not None:
-            postgres.drop()
+        if scratch_database is not None:
+            scratch_database.drop()
         if args.keep:
             print(f"\nKept {workdir} (pie.yml, intents.csv, tokens.tsv, gunicorn.log)")
         else:

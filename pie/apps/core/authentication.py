@@ -125,8 +125,11 @@ def _verify_and_decode(token: str) -> dict:
     if len(token) > MAX_TOKEN_LENGTH:
         raise jwt.DecodeError(f"The token is longer than {MAX_TOKEN_LENGTH} characters.")
     try:
-        algorithm = jwt.get_unverified_header(token).get("alg")
-        unverified = jwt.decode(token, options={"verify_signature": False})
+        # Header and payload from one parse: they name the issuer and algorithm whose key
+        # verifies the token below (PyJWT checks each segment character by character).
+        unverified_token = jwt.decode_complete(token, options={"verify_signature": False})
+        algorithm = unverified_token["header"].get("alg")
+        unverified = unverified_token["payload"]
     except (ValueError, TypeError, AttributeError) as error:
         raise jwt.DecodeError(f"Malformed token: {error}") from None
     if not isinstance(unverified, dict):
