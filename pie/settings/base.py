@@ -166,7 +166,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "pie.apps.core.api.parsers.BoundedJSONParser",
         # Forms for the browsable API.
-        "rest_framework.parsers.FormParser",
+        "pie.apps.core.api.parsers.JsonAwareFormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
