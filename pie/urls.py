@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static_file
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from pie.apps.core import views as core_views
@@ -12,6 +13,8 @@ admin.site.site_header = "PIE administration"
 admin.site.site_title = "PIE"
 
 urlpatterns = [
+    # PIE has no home page: `make run` and the admin's "View site" send people to the API docs.
+    path("", RedirectView.as_view(pattern_name="api-docs"), name="home"),
     path("admin/", admin.site.urls),
     re_path(r"^health/?$", core_views.health, name="health"),
     # edx-drf-extensions' GET /csrf/api/v1/token, which frontend-platform calls before a write.

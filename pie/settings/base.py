@@ -166,7 +166,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "pie.apps.core.api.parsers.BoundedJSONParser",
         # Forms for the browsable API.
-        "rest_framework.parsers.FormParser",
+        "pie.apps.core.api.parsers.JsonAwareFormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
@@ -278,6 +278,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "pie.apps.core.logging.RequestIdFilter"},
+        "traceback_only": {"()": "pie.apps.core.logging.TracebackOnlyFilter"},
         "event_bus_personal_data": {"()": "pie.apps.core.logging.EventBusPersonalDataFilter"},
     },
     "formatters": {
@@ -295,8 +296,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
-        # Runserver's own access log duplicates pie.request.
-        "django.server": {"level": "WARNING"},
+        # A request is logged once, by pie.request (pie.apps.core.middleware). Runserver's
+        # access log repeats it (4xx at WARNING, 5xx at ERROR), and so do django.request's
+        # lines except those with a traceback (a view's exception outside DRF).
+        "django.server": {"level": "CRITICAL"},
+        "django.request": {"filters": ["traceback_only"]},
         # At INFO it logs the email copied from each new token: PII that PIE does not log.
         "edx_rest_framework_extensions.auth.jwt.authentication": {"level": "WARNING"},
         # Their error lines quote whole events, with the learner's email: see the filter.

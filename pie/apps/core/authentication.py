@@ -182,6 +182,18 @@ class PieJwtAuthentication(JwtAuthentication):
     def prefixes_match(cls, prefix):
         return str(prefix).lower() in ACCEPTED_HEADER_PREFIXES
 
+    @classmethod
+    def get_token_from_authorization_header(cls, authorization_header):
+        # drf-jwt ignores a header with another prefix ("Token ...", DRF's own scheme) or none
+        # (a bare token), and the caller is told only that no credentials were provided.
+        prefix = authorization_header.split(" ", 1)[0]
+        if prefix and not cls.prefixes_match(prefix):
+            raise exceptions.AuthenticationFailed(
+                "The Authorization header must be 'JWT <token>' or 'Bearer <token>' "
+                "(an LMS JWT); other schemes and bare tokens are not accepted."
+            )
+        return super().get_token_from_authorization_header(authorization_header)
+
     def authenticate_credentials(self, payload):
         try:
             return user_for_lms_claims(LmsClaims.from_payload(payload))

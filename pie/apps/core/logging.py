@@ -15,8 +15,22 @@ current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record):
-        record.request_id = current_request_id.get()
+        # Django logs a request's error response (django.request) after the last middleware
+        # has returned, when the context variable is reset; that record carries the request.
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or current_request_id.get()
         return True
+
+
+class TracebackOnlyFilter(logging.Filter):
+    """
+    Keeps only the lines that carry a traceback. For django.request: its other lines ("Bad
+    Request: /path", "Internal Server Error: /path") repeat what pie.request's line for the
+    same request says, with less (no method, duration, user or request id in the message).
+    """
+
+    def filter(self, record):
+        return record.exc_info is not None
 
 
 class JsonFormatter(logging.Formatter):

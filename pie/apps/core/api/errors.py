@@ -30,6 +30,12 @@ for exception_class, slug, title in (
     register_error_type(exception_class, slug, title)
 
 
+# What a caller who sent the wrong thing should do instead: curl -d sends a form, not JSON,
+# unless told otherwise; and "credentials were not provided" alone does not say which header.
+SEND_JSON = "Send the body as JSON with the header Content-Type: application/json."
+SEND_A_JWT = "Send an LMS JWT in the Authorization header: 'JWT <token>' or 'Bearer <token>'."
+
+
 def validation_summary(detail) -> str:
     """One readable line for a validation error, e.g. "program_uuid: Must be a valid UUID."."""
     if isinstance(detail, dict):
@@ -46,7 +52,7 @@ def pie_exception_handler(exc, context):
     DRF's handler, plus: a database that cannot be reached is a 503 (the request may be
     retried), a request Django finds suspicious (too many fields, too large) is a 400, and a
     validation error gets a one-line ``detail`` (the per-field ``errors`` come from the
-    envelope).
+    envelope), and a 415 or a missing credential says what to send instead.
     """
     if is_database_outage(exc):
         log.error("Database unavailable: %s", exc.__class__.__name__)
@@ -63,4 +69,8 @@ def pie_exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"detail": validation_summary(exc.detail)}
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        response.data = {"detail": f"{exc.detail} {SEND_JSON}"}
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        response.data = {"detail": f"{exc.detail} {SEND_A_JWT}"}
     return response

@@ -1,6 +1,6 @@
 from django.conf import settings
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.parsers import FormParser, JSONParser
 
 
 class BoundedJSONParser(JSONParser):
@@ -33,3 +33,18 @@ class _BytesStream:
     def read(self, size=-1):
         body, self._body = self._body, b""
         return body
+
+
+class JsonAwareFormParser(FormParser):
+    """
+    The browsable API's HTML forms, refusing a JSON document sent as a form: ``curl -d
+    '{...}'`` without ``-H "Content-Type: application/json"`` labels JSON as a form, and parsed
+    as one the whole document becomes a single field name ("Unknown field"). A 415 says what
+    to send instead (see pie.apps.core.api.errors).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        body = stream.read() if stream is not None else b""
+        if body.lstrip()[:1] in (b"{", b"["):
+            raise UnsupportedMediaType(media_type)
+        return super().parse(_BytesStream(body), media_type, parser_context)

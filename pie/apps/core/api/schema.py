@@ -40,3 +40,25 @@ class CsrfTokenViewSchema(OpenApiViewExtension):
             pass
 
         return Fixed
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    """
+    Every error PIE answers: Open edX's error envelope (ADR 0029). ``errors`` comes with a 400
+    for invalid input, one list of messages per field; ``detail`` sums it up in one line.
+    """
+
+    # Written here rather than taken from edx-drf-extensions, whose serializer documents a
+    # user_message PIE never sends and carries a docstring meant for developers, not callers.
+    type = serializers.CharField(
+        help_text="A URI naming the kind of error, e.g. https://docs.openedx.org/errors/validation."
+    )
+    title = serializers.CharField(help_text="The kind of error, e.g. Validation Error.")
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
+    detail = serializers.CharField(help_text="What went wrong, in one line.")
+    instance = serializers.CharField(help_text="The path of the request.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Invalid input only: the messages for each field.",
+    )

@@ -1,8 +1,11 @@
 import datetime
+from collections.abc import Callable
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from pie.apps.intents import services
+from pie.apps.intents.exceptions import UnknownReasonError
 from pie.apps.intents.models import Certainty, ProgramIntent
 from pie.apps.intents.selectors import BEST_INTENT_FIELDS
 from pie.apps.intents.values import (
@@ -16,6 +19,20 @@ from pie.apps.intents.values import (
 )
 
 
+def parse_or_reject(parser: Callable, value, *, field: str | None = None):
+    """
+    ``parser(value)``, with the ``InvalidValue`` of a parser from intents.values turned into
+    DRF's ``ValidationError``: a 400 whose message is the parser's, under ``field`` if given.
+    The one place where the domain's parsing errors become API errors.
+    """
+    try:
+        return parser(value)
+    except InvalidValue as error:
+        raise serializers.ValidationError(
+            str(error) if field is None else {field: [str(error)]}
+        ) from None
+
+
 class _ParsedField(serializers.Field):
     """A field whose input is parsed by one of the domain parsers in intents.values."""
 
@@ -25,10 +42,7 @@ class _ParsedField(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, (str, int)) or isinstance(data, bool):
             raise serializers.ValidationError(self.wrong_type)
-        try:
-            return type(self).parser(data)
-        except InvalidValue as error:
-            raise serializers.ValidationError(str(error)) from None
+        return parse_or_reject(type(self).parser, data)
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_LMS_USER_ID})
@@ -130,18 +144,54 @@ class ProgramIntentCreateSerializer(serializers.Serializer):
     )
 
     def to_internal_value(self, data):
+        """
+        The fields' values, or every problem of the body at once: unknown fields, invalid
+        values and an unknown reason together, so that a caller fixes them in one round.
+        """
+        errors = {}
         if isinstance(data, dict):
             # The browsable API's HTML form posts its CSRF token alongside the fields.
             unknown = sorted(set(data) - set(self.fields) - {"csrfmiddlewaretoken"})
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
+            errors.update({name: ["Unknown field."] for name in unknown})
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if not isinstance(error.detail, dict):  # not an object at all
+                raise
+            errors.update(error.detail)
+        if not errors:
+            return values
+        if "reason" not in errors and isinstance(data, dict):
+            # Reasons are data (ADR 0001). A valid body's reason is checked once, when
+            # services.intent_create looks it up; only a body refused anyway pays this query.
+            try:
+                services.reason_get(code=data["reason"])
+            except UnknownReasonError as error:
+                errors["reason"] = [str(error)]
+        raise serializers.ValidationError(errors)
 
 
-class IntentFilterSerializer(serializers.Serializer):
-    """Query parameters that narrow a learner's history."""
+class LearnerPathSerializer(serializers.Serializer):
+    """The learner named in a service API path, /api/v1/learners/{lms_user_id}/..."""
+
+    lms_user_id = LmsUserIdField()
+
+
+class ProgramPathSerializer(serializers.Serializer):
+    """The program named in a path, /api/v1/programs/{program_uuid}/..."""
+
+    program_uuid = ProgramUuidField()
+
+
+class ProgramFilterSerializer(serializers.Serializer):
+    """The query parameter that narrows a learner's own list to one program."""
 
     program_uuid = ProgramUuidField(required=False, help_text="Only this program.")
+
+
+class IntentFilterSerializer(ProgramFilterSerializer):
+    """Query parameters that narrow a learner's history."""
+
     reason = serializers.CharField(required=False, max_length=64, help_text="Only this reason.")
     certainty = CertaintyField(required=False, help_text="Only this certainty.")
     effective_after = EffectiveTimestampField(
@@ -152,10 +202,7 @@ class IntentFilterSerializer(serializers.Serializer):
     )
 
     def validate_reason(self, value):
-        try:
-            return normalize_reason_code(value)
-        except InvalidValue as error:
-            raise serializers.ValidationError(str(error)) from None
+        return parse_or_reject(normalize_reason_code, value)
 
 
 class BulkCreateItemSerializer(serializers.Serializer):
@@ -199,7 +246,4 @@ class RetireUserSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"edx_lms_user_id": ["This field is required (or lms_user_id)."]}
             )
-        try:
-            return {"lms_user_id": parse_lms_user_id(value)}
-        except InvalidValue as error:
-            raise serializers.ValidationError({"edx_lms_user_id": [str(error)]}) from None
+        return {"lms_user_id": parse_or_reject(parse_lms_user_id, value, field="edx_lms_user_id")}

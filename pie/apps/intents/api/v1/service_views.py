@@ -5,38 +5,38 @@ and the retirement pipeline's erase call. Learners get 403 on all of them.
 
 import logging
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiExample,
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-)
-from edx_rest_framework_extensions.errors import ErrorResponseSerializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pie.apps.core.api.exceptions import Conflict
+from pie.apps.core.api.schema import ErrorResponseSerializer
 from pie.apps.core.permissions import IsRetirementWorker, IsServiceWorkerOrStaff
 from pie.apps.intents import selectors, services
 from pie.apps.intents.api.v1.serializers import (
     BulkCreateResultSerializer,
     IntentFilterSerializer,
+    LearnerPathSerializer,
     ProgramIntentCreateSerializer,
     ProgramIntentSerializer,
     ProgramIntentSummarySerializer,
+    ProgramPathSerializer,
     RetireUserSerializer,
     best_intents_representation,
 )
-from pie.apps.intents.api.v1.views import (
+from pie.apps.intents.api.v1.shared import (
     ERROR_RESPONSES,
+    INTENT_EXAMPLE,
     LEARNER_RETIRED,
+    LMS_USER_ID_PARAMETER,
+    NOT_JSON,
     PAGE_NOT_FOUND,
+    PROGRAM_UUID_PARAMETER,
     record_intent,
+    validated_parameters,
 )
-from pie.apps.intents.values import InvalidValue, parse_lms_user_id, parse_program_uuid
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +45,10 @@ SERVICE_ERRORS = {
     **ERROR_RESPONSES,
     403: OpenApiResponse(ErrorResponseSerializer, description="Not staff or a service worker."),
 }
-LMS_USER_ID_PARAMETER = OpenApiParameter(
-    "lms_user_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The learner's LMS id."
-)
-INTENT_EXAMPLE = {
-    "program_uuid": "3a0fd5a0-f5c0-4b1f-a3b8-f0f4c6a7e9d1",
-    "reason": "BUNDLE_PURCHASE",
-    "certainty": "CERTAIN_YES",
-    "effective_timestamp": "2024-05-01T12:00:00Z",
-}
 
 
 def _path_lms_user_id(view) -> int:
-    try:
-        return parse_lms_user_id(view.kwargs["lms_user_id"])
-    except InvalidValue as error:
-        raise ValidationError({"lms_user_id": [str(error)]}) from None
+    return validated_parameters(LearnerPathSerializer, view.kwargs)["lms_user_id"]
 
 
 class LearnerIntentsView(generics.ListAPIView):
@@ -100,6 +88,7 @@ class LearnerIntentsView(generics.ListAPIView):
             200: OpenApiResponse(BulkCreateResultSerializer, description="Results of a list."),
             **SERVICE_ERRORS,
             **LEARNER_RETIRED,
+            **NOT_JSON,
         },
         examples=[
             OpenApiExample("One intent", value=INTENT_EXAMPLE, request_only=True),
@@ -161,16 +150,11 @@ class ProgramIntentSummaryView(APIView):
             "For each certainty, the number of learners whose best-known intent for this "
             "program (the most-recent-and-certain rule) has it. One aggregate query."
         ),
-        parameters=[
-            OpenApiParameter("program_uuid", OpenApiTypes.UUID, OpenApiParameter.PATH),
-        ],
+        parameters=[PROGRAM_UUID_PARAMETER],
         responses={200: ProgramIntentSummarySerializer, **SERVICE_ERRORS},
     )
     def get(self, request, program_uuid):
-        try:
-            program = parse_program_uuid(program_uuid)
-        except InvalidValue as error:
-            raise ValidationError({"program_uuid": [str(error)]}) from None
+        program = validated_parameters(ProgramPathSerializer, self.kwargs)["program_uuid"]
         counts = selectors.program_intent_summary(program_uuid=program)
         return Response(
             {
@@ -194,7 +178,7 @@ class RetireUserView(APIView):
             "one transaction. 204 also when PIE holds nothing for the learner."
         ),
         request=RetireUserSerializer,
-        responses={204: None, **SERVICE_ERRORS},
+        responses={204: None, **SERVICE_ERRORS, **NOT_JSON},
         examples=[OpenApiExample("Retirement driver", value={"edx_lms_user_id": 42})],
     )
     def post(self, request):

@@ -1,24 +1,27 @@
+"""
+Every API path, written out in one style: a regular expression whose trailing slash is
+optional, so that /api/v1/program_intents and /api/v1/program_intents/ answer alike.
+"""
+
 from django.urls import re_path
-from rest_framework.routers import DefaultRouter
 
 from pie.apps.intents.api.v1 import service_views
 from pie.apps.intents.api.v1.views import ProgramIntentViewSet
 
-
-class OptionalSlashRouter(DefaultRouter):
-    """Every path answers with or without its trailing slash."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.trailing_slash = "/?"
-
-
-router = OptionalSlashRouter()
-router.include_root_view = False
-router.register("program_intents", ProgramIntentViewSet, basename="program_intents")
-
 urlpatterns = [
-    *router.urls,
+    re_path(
+        r"^program_intents/?$",
+        ProgramIntentViewSet.as_view({"get": "list", "post": "create"}),
+        name="program_intents-list",
+    ),
+    re_path(
+        r"^program_intents/most_recent_and_certain/?$",
+        ProgramIntentViewSet.as_view(
+            {"get": "most_recent_and_certain"},
+            **ProgramIntentViewSet.most_recent_and_certain.kwargs,
+        ),
+        name="program_intents-most-recent-and-certain",
+    ),
     re_path(
         r"^learners/(?P<lms_user_id>[^/]+)/program_intents/?$",
         service_views.LearnerIntentsView.as_view(),
