@@ -59,6 +59,11 @@ def monthly_counts(rows: list[dict]) -> list[MonthCounts]:
     return months
 
 
+def _coordinate(value: float) -> str:
+    # format_html escapes its arguments into strings, so numbers are formatted first.
+    return f"{value:.1f}"
+
+
 def monthly_intents_svg(months: list[MonthCounts], *, title: str) -> SafeString:
     """A stacked bar per month (CERTAIN_YES, CERTAIN_NO, MAYBE from the bottom), as SVG."""
     charted = months[-MAX_CHARTED_MONTHS:]
@@ -80,12 +85,12 @@ def monthly_intents_svg(months: list[MonthCounts], *, title: str) -> SafeString:
             base -= height
             shapes.append(
                 format_html(
-                    '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}">'
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
                     "<title>{}: {} {}</title></rect>",
-                    x,
-                    base,
-                    bar_width,
-                    height,
+                    _coordinate(x),
+                    _coordinate(base),
+                    _coordinate(bar_width),
+                    _coordinate(height),
                     CERTAINTY_COLOURS[certainty],
                     f"{month.month:%Y-%m}",
                     count,
@@ -95,8 +100,8 @@ def monthly_intents_svg(months: list[MonthCounts], *, title: str) -> SafeString:
         if index % label_every == 0:
             shapes.append(
                 format_html(
-                    '<text x="{:.1f}" y="{}" text-anchor="middle" font-size="11">{}</text>',
-                    LEFT + index * slot + slot / 2,
+                    '<text x="{}" y="{}" text-anchor="middle" font-size="11">{}</text>',
+                    _coordinate(LEFT + index * slot + slot / 2),
                     HEIGHT - BOTTOM + 16,
                     f"{month.month:%Y-%m}",
                 )

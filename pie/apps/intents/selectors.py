@@ -215,19 +215,21 @@ def intents_with_program_titles(intents: QuerySet) -> QuerySet:
 def programs_ranked(*, limit: int) -> list[dict]:
     """
     Programs ranked by how many learners' current intent is certain (CERTAIN_YES or
-    CERTAIN_NO), then by CERTAIN_YES, then by UUID; each a dict of ``program_uuid``, one count
-    per certainty, ``certain`` and ``learners``. One grouped count over the current intents'
-    (program_uuid, certainty) index; at most ``limit`` programs.
+    CERTAIN_NO), then by CERTAIN_YES, then by all learners, then by UUID; each a dict of
+    ``program_uuid``, one count per certainty, ``certain`` and ``learners``. One grouped count
+    over the current intents' (program_uuid, certainty) index; at most ``limit`` programs.
     """
-    per_certainty = {code: Count("*", filter=Q(certainty=code)) for code in Certainty.values}
+    per_certainty = {
+        code: Count("lms_user_id", filter=Q(certainty=code)) for code in Certainty.values
+    }
     rows = (
         CurrentIntent.objects.values("program_uuid")
         .annotate(
             **per_certainty,
-            certain=Count("*", filter=Q(certainty__in=CERTAIN)),
+            certain=Count("lms_user_id", filter=Q(certainty__in=CERTAIN)),
             learners=Count("*"),
         )
-        .order_by("-certain", f"-{Certainty.CERTAIN_YES}", "program_uuid")
+        .order_by("-certain", f"-{Certainty.CERTAIN_YES}", "-learners", "program_uuid")
     )
     return list(rows[:limit])
 
