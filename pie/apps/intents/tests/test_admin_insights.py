@@ -263,3 +263,13 @@ def test_intents_cannot_be_deleted_in_the_admin(admin_client):
     admin_client.post(INTENTS, {"action": "delete_selected", "_selected_action": [intent.pk]})
     admin_client.post(f"{INTENTS}{intent.pk}/delete/", {"post": "yes"})
     assert ProgramIntent.objects.filter(pk=intent.pk).exists()
+
+
+def test_an_event_without_a_program_title_records_its_intent_and_no_title():
+    certificate = program_certificate(program_uuid=PROGRAM)
+    certificate = attr.evolve(certificate, program=attr.evolve(certificate.program, title="  "))
+    PROGRAM_CERTIFICATE_AWARDED.send_event_with_custom_metadata(
+        metadata(time=at(2024, 6, 1)), send_robust=False, program_certificate=certificate
+    )
+    assert ProgramIntent.objects.filter(program_uuid=PROGRAM).count() == 1
+    assert not Program.objects.exists()
