@@ -9,6 +9,7 @@ import datetime
 import io
 import re
 import uuid
+from pathlib import Path
 
 import attr
 import pytest
@@ -273,3 +274,15 @@ def test_an_event_without_a_program_title_records_its_intent_and_no_title():
     )
     assert ProgramIntent.objects.filter(program_uuid=PROGRAM).count() == 1
     assert not Program.objects.exists()
+
+
+def test_the_export_example_in_docs_staff_is_what_an_awarded_certificate_exports(admin_client):
+    docs = (Path(__file__).resolve().parents[4] / "docs" / "staff.rst").read_text()
+    example = docs.split("ordered by LMS user id::\n\n", 1)[1].split("\n\n", 1)[0]
+    PROGRAM_CERTIFICATE_AWARDED.send_event_with_custom_metadata(
+        metadata(), send_robust=False, program_certificate=program_certificate(lms_user_id=1001)
+    )
+    exported = b"".join(
+        admin_client.get(f"{PROGRAMS}{PROGRAM}/learners.csv").streaming_content
+    ).decode()
+    assert exported.splitlines() == [line.strip() for line in example.splitlines()]
