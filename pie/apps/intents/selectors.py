@@ -12,10 +12,8 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Window,
 )
 from django.db.models.functions import RowNumber, TruncMonth
@@ -203,15 +201,6 @@ def program_titles(*, program_uuids) -> dict[uuid.UUID, Program]:
     return Program.objects.in_bulk(list(program_uuids))
 
 
-def intents_with_program_titles(intents: QuerySet) -> QuerySet:
-    """``intents`` with ``program_title`` (None when unknown): one lookup per shown row."""
-    return intents.annotate(
-        program_title=Subquery(
-            Program.objects.filter(uuid=OuterRef("program_uuid")).values("title")
-        )
-    )
-
-
 def programs_ranked(*, limit: int) -> list[dict]:
     """
     Programs ranked by how many learners' current intent is certain (CERTAIN_YES or
@@ -258,10 +247,11 @@ def program_intents_per_month(*, program_uuid: uuid.UUID) -> list[dict]:
     and ``intents``, oldest month first; months without intents are absent.
 
     The intents table has no index on program_uuid alone (docs/decisions/0004), so the query
-    goes through the program's learners: every learner with an intent for the program has a
+    also names the program's learners: every learner with an intent for the program has a
     current intent for it, found by the current intents' index, and each learner's intents
-    for the program by the unique constraint's (lms_user_id, program_uuid, ...) index. No scan
-    of the whole table.
+    for the program are then reachable by the unique constraint's (lms_user_id, program_uuid,
+    ...) index. The planner chooses: for a program holding half the table, PostgreSQL 15
+    rightly scans it instead.
     """
     learners = CurrentIntent.objects.filter(program_uuid=program_uuid).values("lms_user_id")
     rows = (

@@ -17,6 +17,7 @@ from django.contrib.auth.models import Permission
 from openedx_events.learning.signals import PROGRAM_CERTIFICATE_AWARDED
 
 from pie.apps.core.models import User
+from pie.apps.intents import admin as intents_admin
 from pie.apps.intents.models import Certainty, IntentReason, Program, ProgramIntent
 from pie.apps.intents.selectors import program_intent_summary
 from pie.apps.intents.tests.events import metadata, program_certificate
@@ -148,13 +149,18 @@ def test_searching_a_uuid_opens_its_program_page(admin_client, program_intents):
     assert f'href="{PROGRAMS}{PROGRAM}/"'.encode() in listed.content
 
 
-def test_export_streams_each_learner_with_their_current_best_intent(admin_client, program_intents):
+def test_export_streams_each_learner_with_their_current_best_intent(
+    admin_client, program_intents, monkeypatch
+):
+    monkeypatch.setattr(intents_admin, "CSV_CHUNK_ROWS", 3)
     response = admin_client.get(f"{PROGRAMS}{PROGRAM}/learners.csv")
     assert response.status_code == 200
     assert response.streaming
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 2  # the header and learners 1 to 3, then learner 4
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert f'filename="program-{PROGRAM}-learners.csv"' in response["Content-Disposition"]
-    text = b"".join(response.streaming_content).decode()
+    text = b"".join(chunks).decode()
     assert list(csv.reader(io.StringIO(text))) == [
         ["lms_user_id", "certainty", "reason", "effective_timestamp"],
         ["1", "CERTAIN_YES", "BUNDLE_PURCHASE", "2024-03-01T12:00:00Z"],
