@@ -49,6 +49,7 @@ REVOKED_INTENT = ("CERTIFICATE_REVOKED", Certainty.CERTAIN_NO)
 @held_through_database_outage
 def program_certificate_awarded(sender, program_certificate=None, metadata=None, **kwargs):
     """A learner earned a program certificate: they will complete it (CERTAIN_YES)."""
+    _remember_program(program_certificate, metadata)
     _record_intent(program_certificate, metadata, *AWARDED_INTENT)
 
 
@@ -56,6 +57,7 @@ def program_certificate_awarded(sender, program_certificate=None, metadata=None,
 @held_through_database_outage
 def program_certificate_revoked(sender, program_certificate=None, metadata=None, **kwargs):
     """A learner's program certificate was revoked: withdraw the award's certainty."""
+    _remember_program(program_certificate, metadata)
     _record_intent(program_certificate, metadata, *REVOKED_INTENT)
 
 
@@ -140,3 +142,23 @@ def _error_kind(error: Exception) -> str:
     if isinstance(error, InvalidValue):
         return str(error)
     return type(error).__name__
+
+
+def _remember_program(program_certificate, metadata) -> None:
+    """
+    Keep the program's title and type that the event carries (openedx-events' ProgramData),
+    for staff pages. A missing or malformed one is skipped quietly: the title is a nicety,
+    and the intent is recorded (or skipped, and logged) on its own.
+    """
+    try:
+        program = program_certificate.program
+        program_uuid = parse_program_uuid(program.uuid)
+        title = str(program.title or "").strip()
+        program_type = str(getattr(program, "program_type", "") or "").strip()
+        updated = parse_effective_timestamp(metadata.time)
+    except (InvalidValue, AttributeError, TypeError, ValueError):
+        return
+    if title:
+        services.program_update(
+            program_uuid=program_uuid, title=title, program_type=program_type, updated=updated
+        )

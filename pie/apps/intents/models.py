@@ -164,3 +164,27 @@ class CurrentIntent(models.Model):
 
     def __str__(self):
         return f"{self.lms_user_id} {self.program_uuid} -> {self.intent_id}"
+
+
+class Program(models.Model):
+    """
+    What PIE knows about a program besides its UUID: its title and type, as the last program
+    certificate event carried them (openedx-events' ProgramData). Only for showing staff a
+    name beside a UUID: intents never depend on it, and a program PIE has seen only through
+    the API or the import has no row.
+
+    .. no_pii:
+    """
+
+    uuid = models.UUIDField(primary_key=True)
+    title = models.CharField(max_length=255)
+    program_type = models.CharField(max_length=64, blank=True)
+    updated = models.DateTimeField(
+        help_text=(
+            "The time of the event this title came from: an older event, redelivered or late, "
+            "never replaces a newer title."
+        )
+    )
+
+    def __str__(self):
+        return self.title

@@ -7,10 +7,25 @@ best intent (services), the rebuild command and any later caller use these defin
 import datetime
 import uuid
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Window,
+)
+from django.db.models.functions import RowNumber, TruncMonth
 
-from pie.apps.intents.models import CERTAIN, Certainty, CurrentIntent, IntentReason, ProgramIntent
+from pie.apps.intents.models import (
+    CERTAIN,
+    Certainty,
+    CurrentIntent,
+    IntentReason,
+    Program,
+    ProgramIntent,
+)
 
 # The selection rule, as a key: of one learner's intents for one program, the intent with the
 # greatest (certain, effective timestamp, id) is the best. Certain intents (CERTAIN_YES,
@@ -175,3 +190,96 @@ def program_intent_summary(*, program_uuid: uuid.UUID) -> dict[str, int]:
 
 def known_reason_codes() -> list[str]:
     return list(IntentReason.objects.order_by("code").values_list("code", flat=True))
+
+
+# Staff insights (the admin's program pages). Counts follow the summary's rule: they read the
+# learners' current intents, one per learner and program.
+
+
+def program_titles(*, program_uuids) -> dict[uuid.UUID, Program]:
+    """The programs PIE knows a title for, among ``program_uuids``, by UUID."""
+    return Program.objects.in_bulk(list(program_uuids))
+
+
+def programs_ranked(*, limit: int) -> list[dict]:
+    """
+    Programs ranked by how many learners' current intent is certain (CERTAIN_YES or
+    CERTAIN_NO), then by CERTAIN_YES, then by all learners, then by UUID; each a dict of
+    ``program_uuid``, one count per certainty, ``certain`` and ``learners``. One grouped count
+    over the current intents' (program_uuid, certainty) index; at most ``limit`` programs.
+    """
+    per_certainty = {
+        code: Count("lms_user_id", filter=Q(certainty=code)) for code in Certainty.values
+    }
+    rows = (
+        CurrentIntent.objects.values("program_uuid")
+        .annotate(
+            **per_certainty,
+            certain=Count("lms_user_id", filter=Q(certainty__in=CERTAIN)),
+            learners=Count("*"),
+        )
+        .order_by("-certain", f"-{Certainty.CERTAIN_YES}", "-learners", "program_uuid")
+    )
+    return list(rows[:limit])
+
+
+def program_reasons(*, program_uuid: uuid.UUID) -> list[dict]:
+    """
+    The reasons behind one program's current intents: dicts of ``reason``, ``certainty`` and
+    ``learners``, most learners first.
+    """
+    rows = (
+        CurrentIntent.objects.filter(program_uuid=program_uuid)
+        .values("reason__code", "certainty")
+        .annotate(learners=Count("*"))
+        .order_by("-learners", "reason__code", "certainty")
+    )
+    return [
+        {"reason": row["reason__code"], "certainty": row["certainty"], "learners": row["learners"]}
+        for row in rows
+    ]
+
+
+def program_intents_per_month(*, program_uuid: uuid.UUID) -> list[dict]:
+    """
+    How many intents of one program took effect each month (UTC), per certainty: every intent
+    recorded, not only the current ones. Dicts of ``month`` (a date, the 1st), ``certainty``
+    and ``intents``, oldest month first; months without intents are absent.
+
+    The intents table has no index on program_uuid alone (docs/decisions/0004), so the query
+    also names the program's learners: every learner with an intent for the program has a
+    current intent for it, found by the current intents' index, and each learner's intents
+    for the program are then reachable by the unique constraint's (lms_user_id, program_uuid,
+    ...) index. The planner chooses: for a program holding half the table, PostgreSQL 15
+    rightly scans it instead.
+    """
+    learners = CurrentIntent.objects.filter(program_uuid=program_uuid).values("lms_user_id")
+    rows = (
+        ProgramIntent.objects.filter(program_uuid=program_uuid, lms_user_id__in=learners)
+        .annotate(month=TruncMonth("effective_timestamp", tzinfo=datetime.UTC))
+        .values("month", "certainty")
+        .annotate(intents=Count("*"))
+        .order_by("month", "certainty")
+    )
+    return [
+        {"month": row["month"].date(), "certainty": row["certainty"], "intents": row["intents"]}
+        for row in rows
+    ]
+
+
+# The columns of program_learners_current_intents' rows, in order.
+PROGRAM_LEARNER_FIELDS = ("lms_user_id", "certainty", "reason", "effective_timestamp")
+
+
+def program_learners_current_intents(*, program_uuid: uuid.UUID):
+    """
+    Each learner of one program with their current best intent, by LMS user id, as tuples of
+    PROGRAM_LEARNER_FIELDS. An iterator that fetches in chunks (a server-side cursor where the
+    database has one), so a program of any size streams in constant memory.
+    """
+    return (
+        CurrentIntent.objects.filter(program_uuid=program_uuid)
+        .order_by("lms_user_id")
+        .values_list("lms_user_id", "certainty", "reason__code", "effective_timestamp")
+        .iterator(chunk_size=2000)
+    )

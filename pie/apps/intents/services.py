@@ -14,7 +14,7 @@ from pie.apps.intents.exceptions import (
     RetiredLearnerError,
     UnknownReasonError,
 )
-from pie.apps.intents.models import CERTAIN, CurrentIntent, IntentReason, ProgramIntent
+from pie.apps.intents.models import CERTAIN, CurrentIntent, IntentReason, Program, ProgramIntent
 from pie.apps.intents.selectors import (
     SELECTION_KEY,
     best_intents,
@@ -220,3 +220,22 @@ def current_intents_rebuild() -> CurrentIntentsReport:
             CurrentIntent.objects.filter(pk__in=list(wrong.values_list("pk", flat=True))).delete()
             current_intents_offer(intents=ProgramIntent.objects.all())
     return report
+
+
+def program_update(
+    *, program_uuid: uuid.UUID, title: str, program_type: str, updated: datetime.datetime
+) -> None:
+    """
+    Keep a program's title and type as of ``updated`` (the time of the event that carried
+    them). Idempotent, and order-proof: a redelivered or late event older than the kept
+    title changes nothing, so the title is always the newest one seen.
+    """
+    values = {
+        "title": title[: Program._meta.get_field("title").max_length],
+        "program_type": program_type[: Program._meta.get_field("program_type").max_length],
+        "updated": updated,
+    }
+    program, created = Program.objects.get_or_create(uuid=program_uuid, defaults=values)
+    if not created:
+        # One conditional statement: two events racing each other cannot both win.
+        Program.objects.filter(uuid=program_uuid, updated__lt=updated).update(**values)

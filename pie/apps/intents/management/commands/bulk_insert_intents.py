@@ -23,6 +23,7 @@ from pie.apps.intents.importing import (
     intents_import,
     open_intent_csv,
 )
+from pie.apps.intents.spreadsheets import spreadsheet_safe
 
 # Invalid rows echoed to stderr when they are also written to --errors FILE.
 ECHOED_REJECTIONS = 20
@@ -216,15 +217,6 @@ def _summary_line(summary: ImportSummary) -> str:
     return (
         f"{head}, elapsed: {summary.elapsed_seconds:.1f}s, {summary.rows_per_second:,.0f} rows/s."
     )
-
-
-# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """The cell, with a leading ' if a spreadsheet would run it as a formula (OWASP)."""
-    return f"'{cell}" if cell.startswith(FORMULA_TRIGGERS) else cell
 
 
 def _retired(summary: ImportSummary) -> str:
