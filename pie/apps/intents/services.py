@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from pie.apps.core.models import RetiredLearner
 from pie.apps.core.services import retired_learner_record, users_scrub
@@ -65,57 +66,80 @@ def intent_create(
         certainty=certainty,
         effective_timestamp=effective_timestamp,
     )
+    # The connection itself, not django.db.connection: each attribute read through that
+    # proxy is a context-local lookup, and preparing the values reads several.
+    db = transaction.get_connection()
     try:
         with transaction.atomic():
-            inserted = _intent_insert(intent, code)
-            if inserted is None:
+            prepared = _intent_insert(db, intent, code)
+            if prepared is None:
                 reason_get(code=code)  # raises UnknownReasonError if that is why
                 raise RetiredLearnerError(lms_user_id)
-            intent.pk, intent.reason_id = inserted
-            current_intent_offer(intent=intent)
+            _current_intent_upsert(
+                db,
+                (
+                    intent.lms_user_id,
+                    prepared["program_uuid"],
+                    intent.pk,
+                    intent.reason_id,
+                    intent.certainty,
+                    intent.certainty in CERTAIN,
+                    prepared["effective_timestamp"],
+                    prepared["created"],
+                ),
+            )
     except IntegrityError:
         if _identical_intent_exists(intent, code):
             raise DuplicateIntentError() from None
         raise
     # The reason's code, which is what callers read of it, without another query; any other
     # field of the reason is loaded on first access.
-    intent.reason = IntentReason.from_db(connection.alias, ["id", "code"], [intent.reason_id, code])
+    intent.reason = IntentReason.from_db(db.alias, ["id", "code"], [intent.reason_id, code])
     intent._state.adding = False
-    intent._state.db = connection.alias
+    intent._state.db = db.alias
     return intent
 
 
-def _intent_insert(intent: ProgramIntent, code: str) -> tuple[int, int] | None:
+def _intent_insert(db, intent: ProgramIntent, code: str) -> dict | None:
     """
     Insert ``intent`` with the reason of ``code``, unless no reason has that code or the
-    learner is retired: (intent id, reason id), or None when nothing was inserted. Raises
-    ``IntegrityError`` for a duplicate, as ``save()`` does. Sets the intent's timestamps as
-    ``save()`` does (``pre_save``).
+    learner is retired (then None). Sets the intent's id, reason id and timestamps (as
+    ``save()`` does) and returns the values it stored, prepared for the database, by field
+    name. Raises ``IntegrityError`` for a duplicate, as ``save()`` does.
     """
-    returning = connection.features.can_return_columns_from_insert
-    sql = _intent_insert_sql(connection.vendor, returning)
-    params = [
-        field.get_db_prep_save(field.pre_save(intent, add=True), connection)
-        for field in _inserted_fields()
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, code, intent.lms_user_id])
+    now = timezone.now()
+    prepared = {}
+    for field in _inserted_fields():
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            setattr(intent, field.attname, now)
+        prepared[field.name] = field.get_db_prep_save(getattr(intent, field.attname), db)
+    returning = db.features.can_return_columns_from_insert
+    with db.cursor() as cursor:
+        cursor.execute(
+            _intent_insert_sql(db.vendor, returning),
+            [*prepared.values(), code, intent.lms_user_id],
+        )
         if returning:
             row = cursor.fetchone()
-            return (row[0], row[1]) if row else None
+            if row is None:
+                return None
+            intent.pk, intent.reason_id = row
+            return prepared
         if cursor.rowcount != 1:
             return None
-        intent_id = cursor.lastrowid
-    return intent_id, IntentReason.objects.values_list("pk", flat=True).get(code=code)
+        intent.pk = cursor.lastrowid
+    intent.reason_id = IntentReason.objects.values_list("pk", flat=True).get(code=code)
+    return prepared
 
 
-def _inserted_fields() -> list:
-    """ProgramIntent's columns that ``_intent_insert`` gives values, all but the id and reason."""
-    return [
+@functools.cache
+def _inserted_fields() -> tuple:
+    """ProgramIntent's columns that ``_intent_insert`` gives values: all but the id and reason."""
+    return tuple(
         field
         for field in ProgramIntent._meta.concrete_fields
         if not field.primary_key and field.name != "reason"
-    ]
+    )
 
 
 @functools.cache
@@ -238,19 +262,25 @@ def _current_upsert_sql(source: str) -> str:
 
 def current_intent_offer(*, intent: ProgramIntent) -> None:
     """Offer one just-saved intent (inside the caller's transaction)."""
+    db = transaction.get_connection()
     fields = {field.name: field for field in ProgramIntent._meta.concrete_fields}
     values = (
         intent.lms_user_id,
-        fields["program_uuid"].get_db_prep_value(intent.program_uuid, connection),
+        fields["program_uuid"].get_db_prep_value(intent.program_uuid, db),
         intent.pk,
         intent.reason_id,
         intent.certainty,
         intent.certainty in CERTAIN,
-        fields["effective_timestamp"].get_db_prep_value(intent.effective_timestamp, connection),
-        fields["created"].get_db_prep_value(intent.created, connection),
+        fields["effective_timestamp"].get_db_prep_value(intent.effective_timestamp, db),
+        fields["created"].get_db_prep_value(intent.created, db),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(_current_upsert_one_sql(connection.vendor), values)
+    _current_intent_upsert(db, values)
+
+
+def _current_intent_upsert(db, values: tuple) -> None:
+    """Offer one intent's values, in ``_CURRENT_COLUMNS``' order and prepared for ``db``."""
+    with db.cursor() as cursor:
+        cursor.execute(_current_upsert_one_sql(db.vendor), values)
 
 
 @functools.cache
