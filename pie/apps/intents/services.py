@@ -1,13 +1,15 @@
 """Write rules for program intents: the one way an intent gets recorded."""
 
 import datetime
+import functools
 import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from pie.apps.core.selectors import lms_user_id_is_retired
+from pie.apps.core.models import RetiredLearner
 from pie.apps.core.services import retired_learner_record, users_scrub
 from pie.apps.intents.exceptions import (
     DuplicateIntentError,
@@ -45,38 +47,138 @@ def intent_create(
     effective_timestamp: datetime.datetime,
 ) -> ProgramIntent:
     """
-    Record one intent. Raises ``DuplicateIntentError`` when an identical intent exists and
-    ``RetiredLearnerError`` when the learner has been retired.
+    Record one intent. Raises ``UnknownReasonError`` for a reason that does not exist,
+    ``DuplicateIntentError`` when an identical intent exists and ``RetiredLearnerError`` when
+    the learner has been retired.
 
     The database's unique constraint decides what is a duplicate, so two identical requests
     racing each other still store one row: the loser's insert fails and is rolled back. The
     learner's current intent for the program is updated in the same transaction.
+
+    Two statements in one transaction: the insert, which finds the reason by its code and
+    checks that the learner is not retired itself (docs/decisions/0009), and the current
+    intent's upsert. Only when the insert stores nothing does a third query say why.
     """
+    code = normalize_reason_code(reason)
     intent = ProgramIntent(
         lms_user_id=lms_user_id,
         program_uuid=program_uuid,
-        reason=reason_get(code=reason),
         certainty=certainty,
         effective_timestamp=effective_timestamp,
     )
+    # The connection itself, not django.db.connection: each attribute read through that
+    # proxy is a context-local lookup, and preparing the values reads several.
+    db = transaction.get_connection()
     try:
         with transaction.atomic():
-            if lms_user_id_is_retired(lms_user_id):
+            prepared = _intent_insert(db, intent, code)
+            if prepared is None:
+                reason_get(code=code)  # raises UnknownReasonError if that is why
                 raise RetiredLearnerError(lms_user_id)
-            intent.save()
-            current_intent_offer(intent=intent)
+            _current_intent_upsert(
+                db,
+                (
+                    intent.lms_user_id,
+                    prepared["program_uuid"],
+                    intent.pk,
+                    intent.reason_id,
+                    intent.certainty,
+                    intent.certainty in CERTAIN,
+                    prepared["effective_timestamp"],
+                    prepared["created"],
+                ),
+            )
     except IntegrityError:
-        if _identical_intent_exists(intent):
+        if _identical_intent_exists(intent, code):
             raise DuplicateIntentError() from None
         raise
+    # The reason's code, which is what callers read of it, without another query; any other
+    # field of the reason is loaded on first access.
+    intent.reason = IntentReason.from_db(db.alias, ["id", "code"], [intent.reason_id, code])
+    intent._state.adding = False
+    intent._state.db = db.alias
     return intent
 
 
-def _identical_intent_exists(intent: ProgramIntent) -> bool:
+def _intent_insert(db, intent: ProgramIntent, code: str) -> dict | None:
+    """
+    Insert ``intent`` with the reason of ``code``, unless no reason has that code or the
+    learner is retired (then None). Sets the intent's id, reason id and timestamps (as
+    ``save()`` does) and returns the values it stored, prepared for the database, by field
+    name. Raises ``IntegrityError`` for a duplicate, as ``save()`` does.
+    """
+    now = timezone.now()
+    prepared = {}
+    for field in _inserted_fields():
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            setattr(intent, field.attname, now)
+        prepared[field.name] = field.get_db_prep_save(getattr(intent, field.attname), db)
+    returning = db.features.can_return_columns_from_insert
+    with db.cursor() as cursor:
+        cursor.execute(
+            _intent_insert_sql(db.vendor, returning),
+            [*prepared.values(), code, intent.lms_user_id],
+        )
+        if returning:
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            intent.pk, intent.reason_id = row
+            return prepared
+        if cursor.rowcount != 1:
+            return None
+        intent.pk = cursor.lastrowid
+    intent.reason_id = IntentReason.objects.values_list("pk", flat=True).get(code=code)
+    return prepared
+
+
+@functools.cache
+def _inserted_fields() -> tuple:
+    """ProgramIntent's columns that ``_intent_insert`` gives values: all but the id and reason."""
+    return tuple(
+        field
+        for field in ProgramIntent._meta.concrete_fields
+        if not field.primary_key and field.name != "reason"
+    )
+
+
+@functools.cache
+def _intent_insert_sql(vendor: str, returning: bool) -> str:
+    """
+    ``INSERT INTO <intents> (...) SELECT <values>, <the reason's id> FROM <reasons> WHERE
+    <its code> AND NOT EXISTS (<the learner among the retired>)``, returning (intent id,
+    reason id) if the database can. Built once per process: building it with the ORM each
+    time cost as much as running it.
+    """
+    quote = connection.ops.quote_name
+    intents = ProgramIntent._meta
+    reason_column = quote(intents.get_field("reason").column)
+    columns = [quote(field.column) for field in _inserted_fields()] + [reason_column]
+    reasons = quote(IntentReason._meta.db_table)
+    code = f"{reasons}.{quote(IntentReason._meta.get_field('code').column)}"
+    # MySQL/MariaDB's default collations ignore accents: a binary comparison matches codes
+    # exactly, as PostgreSQL and SQLite do (reason_get's rule). The table has a handful of
+    # rows, so that it cannot use the index does not matter.
+    code_matches = f"BINARY {code} = BINARY %s" if vendor == "mysql" else f"{code} = %s"
+    retired = quote(RetiredLearner._meta.db_table)
+    retired_id = quote(RetiredLearner._meta.pk.column)
+    placeholders = ", ".join(["%s"] * (len(columns) - 1))
+    sql = (
+        f"INSERT INTO {quote(intents.db_table)} ({', '.join(columns)}) "
+        f"SELECT {placeholders}, {reasons}.{quote(IntentReason._meta.pk.column)} "
+        f"FROM {reasons} WHERE {code_matches} "
+        f"AND NOT EXISTS (SELECT 1 FROM {retired} WHERE {retired_id} = %s)"
+    )
+    if returning:
+        sql += f" RETURNING {quote(intents.pk.column)}, {reason_column}"
+    return sql
+
+
+def _identical_intent_exists(intent: ProgramIntent, code: str) -> bool:
     return ProgramIntent.objects.filter(
         lms_user_id=intent.lms_user_id,
         program_uuid=intent.program_uuid,
-        reason=intent.reason,
+        reason__code=code,
         certainty=intent.certainty,
         effective_timestamp=intent.effective_timestamp,
     ).exists()
@@ -160,20 +262,32 @@ def _current_upsert_sql(source: str) -> str:
 
 def current_intent_offer(*, intent: ProgramIntent) -> None:
     """Offer one just-saved intent (inside the caller's transaction)."""
+    db = transaction.get_connection()
     fields = {field.name: field for field in ProgramIntent._meta.concrete_fields}
     values = (
         intent.lms_user_id,
-        fields["program_uuid"].get_db_prep_value(intent.program_uuid, connection),
+        fields["program_uuid"].get_db_prep_value(intent.program_uuid, db),
         intent.pk,
         intent.reason_id,
         intent.certainty,
         intent.certainty in CERTAIN,
-        fields["effective_timestamp"].get_db_prep_value(intent.effective_timestamp, connection),
-        fields["created"].get_db_prep_value(intent.created, connection),
+        fields["effective_timestamp"].get_db_prep_value(intent.effective_timestamp, db),
+        fields["created"].get_db_prep_value(intent.created, db),
     )
-    placeholders = ", ".join(["%s"] * len(values))
-    with connection.cursor() as cursor:
-        cursor.execute(_current_upsert_sql(f"VALUES ({placeholders})"), values)
+    _current_intent_upsert(db, values)
+
+
+def _current_intent_upsert(db, values: tuple) -> None:
+    """Offer one intent's values, in ``_CURRENT_COLUMNS``' order and prepared for ``db``."""
+    with db.cursor() as cursor:
+        cursor.execute(_current_upsert_one_sql(db.vendor), values)
+
+
+@functools.cache
+def _current_upsert_one_sql(vendor: str) -> str:
+    """The upsert of one intent's values; built once per process, as every write runs it."""
+    placeholders = ", ".join(["%s"] * len(_CURRENT_COLUMNS))
+    return _current_upsert_sql(f"VALUES ({placeholders})")
 
 
 def current_intents_offer(*, intents: QuerySet) -> None:
