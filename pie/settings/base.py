@@ -170,7 +170,6 @@ SOCIAL_AUTH_PIPELINE = [
     # No load_extra_data: PIE keeps no LMS access or refresh token.
 ]
 SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/admin/"
-LOGIN_URL = "/admin/login/"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -24,8 +24,6 @@ from social_core.exceptions import (
 
 from pie.apps.core.identity import IdentityRefused, LmsClaims, user_for_lms_claims
 
-BACKEND_NAME = "edx-oauth2"
-
 
 class SignInRefused(AuthException):
     """The LMS vouched for someone who may not sign in to PIE; the message says why."""
@@ -68,6 +66,7 @@ def lms_account(backend, response: dict, *args, **kwargs) -> dict:
     if social is not None and social.user_id != user.pk:
         # An association left from a renamed account: never sign in as someone else.
         raise SignInRefused(backend, "This LMS account is linked to another account of PIE.")
+    # is_new stays False: social-auth would send a new account to a "new user" page PIE has not.
     return {"user": user, "is_new": False}
 
 

@@ -327,3 +327,38 @@ class TestTheAdminLoginPage:
 
         assert response.wsgi_request.path == "/admin/"
         assert "evil.example.com" not in {urlsplit(url).netloc for url in visited}
+
+
+class TestLmsStaffPermissionBackend:
+    """What the backend grants, and to whom: the LMS's active staff only."""
+
+    @pytest.mark.parametrize(
+        ("is_lms_account", "is_staff", "is_active", "granted"),
+        [
+            (True, True, True, True),
+            (True, False, True, False),  # a learner of the LMS
+            (True, True, False, False),  # disabled here
+            (False, True, True, False),  # local staff: rights from groups, as Django does
+        ],
+    )
+    def test_only_active_lms_staff_get_the_lms_staff_rights(
+        self, is_lms_account, is_staff, is_active, granted
+    ):
+        user = User.objects.create(
+            username="someone",
+            is_lms_account=is_lms_account,
+            is_staff=is_staff,
+            is_active=is_active,
+        )
+
+        rights = [
+            user.has_perm("intents.view_programintent"),
+            user.has_perm("intents.add_intentreason"),
+            user.has_perm("core.view_retiredlearner"),
+            user.has_module_perms("intents"),
+        ]
+
+        assert rights == [granted] * 4
+        assert not user.has_perm("intents.delete_programintent")
+        assert not user.has_perm("core.change_user")
+        assert not user.has_perm("core.delete_retiredlearner")
