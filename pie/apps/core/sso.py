@@ -59,9 +59,13 @@ def lms_account(backend, response: dict, *args, **kwargs) -> dict:
     """
     try:
         # `response` holds the claims EdXOAuth2.user_data read from the LMS's JWT access token.
-        user = user_for_lms_claims(LmsClaims.from_payload(response))
+        claims = LmsClaims.from_payload(response)
+        user = user_for_lms_claims(claims)
     except IdentityRefused as refusal:
-        raise SignInRefused(backend, str(refusal)) from None
+        # identity.py speaks of "the JWT": here it is the LMS's access token for this sign-in.
+        raise SignInRefused(
+            backend, f"PIE refuses the account the LMS signed you in as. {refusal}"
+        ) from None
     social = kwargs.get("social")
     if social is not None and social.user_id != user.pk:
         # An association left from a renamed account: never sign in as someone else.
