@@ -29,6 +29,9 @@ INSTALLED_APPS = [
     # Swagger UI's JavaScript and CSS as static files: /api-docs/ loads nothing from a CDN.
     "drf_spectacular_sidecar",
     "corsheaders",
+    # Staff sign in with their LMS account: social-auth's storage (the link between an LMS
+    # username and PIE's account) and views, under edx-auth-backends' EdXOAuth2.
+    "social_django",
     # GET /csrf/api/v1/token, where micro-frontends fetch a CSRF token before a write.
     "csrf.apps.CsrfAppConfig",
     "pie.apps.core",
@@ -63,6 +66,8 @@ MIDDLEWARE = [
     "edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A sign-in through the LMS that fails (refused, cancelled, stale) is a page, not a 500.
+    "pie.apps.core.sso.SignInErrorMiddleware",
 ]
 
 ROOT_URLCONF = "pie.urls"
@@ -80,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pie.apps.core.sso.sign_in_context",
             ],
         },
     },
@@ -131,6 +137,39 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'pie.sqlite3'}"
     )
 }
+
+AUTHENTICATION_BACKENDS = [
+    # Staff sign in with their LMS account (pie.apps.core.sso, docs/operations.rst).
+    "auth_backends.backends.EdXOAuth2",
+    # Local accounts (createsuperuser): a laptop with no LMS, or an operator's way in.
+    "django.contrib.auth.backends.ModelBackend",
+    # Grants nothing to local accounts: what the LMS's staff may see and do in the admin.
+    "pie.apps.core.backends.LmsStaffPermissionBackend",
+]
+
+# The LMS's OAuth2 application for PIE (docs/operations.rst, "Staff sign-in"). Empty: the
+# admin offers local passwords only, and /login/ says that sign-in is not configured.
+SOCIAL_AUTH_EDX_OAUTH2_KEY = ""
+SOCIAL_AUTH_EDX_OAUTH2_SECRET = ""
+# Where PIE's server reaches the LMS (the token exchange), and where browsers reach it
+# (authorize and logout) when that differs, e.g. http://lms:8000 inside Docker.
+SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT = ""
+SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT = ""
+# Where /logout/ sends the browser after ending PIE's session; empty: the LMS's /logout.
+SOCIAL_AUTH_EDX_OAUTH2_LOGOUT_URL = ""
+# Not auth-backends' default pipeline: its get_user_if_exists takes any account of that
+# username, a local superuser's included. PIE's steps apply identity.py's rules instead.
+SOCIAL_AUTH_PIPELINE = [
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "pie.apps.core.sso.lms_account",
+    "pie.apps.core.sso.staff_only",
+    "social_core.pipeline.social_auth.associate_user",
+    # No load_extra_data: PIE keeps no LMS access or refresh token.
+]
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/admin/"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

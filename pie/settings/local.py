@@ -26,6 +26,14 @@ JWT_AUTH["JWT_ISSUERS"] = [  # noqa: F405
 ]
 JWT_AUTH["JWT_AUTH_COOKIE_SECURE"] = False  # noqa: F405
 
+# Staff sign-in through devstack's LMS: register an OAuth2 application there with these
+# (docs/operations.rst, "Staff sign-in"), as devstack's provisioning does for credentials.
+SOCIAL_AUTH_EDX_OAUTH2_KEY = "pie-sso-key"
+SOCIAL_AUTH_EDX_OAUTH2_SECRET = "pie-sso-secret"
+SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT = "http://localhost:18000"
+SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT = "http://localhost:18000"
+SOCIAL_AUTH_EDX_OAUTH2_LOGOUT_URL = "http://localhost:18000/logout"
+
 # Devstack's micro-frontends: profile, learner dashboard, account, authn, learning.
 DEVSTACK_MFE_ORIGINS = [f"http://localhost:{port}" for port in (1995, 1996, 1997, 1999, 2000)]
 CORS_ALLOWED_ORIGINS = DEVSTACK_MFE_ORIGINS

@@ -60,6 +60,13 @@ OPERATOR_SETTINGS = {
     "SECURE_PROXY_SSL_HEADER",
     "SECURE_SSL_REDIRECT",
     "SESSION_COOKIE_DOMAIN",
+    # Staff sign-in through the LMS (docs/operations.rst, "Staff sign-in"). The redirect URI
+    # is built from the request: behind the proxy, SECURE_PROXY_SSL_HEADER makes it https.
+    "SOCIAL_AUTH_EDX_OAUTH2_KEY",
+    "SOCIAL_AUTH_EDX_OAUTH2_SECRET",
+    "SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT",
+    "SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT",
+    "SOCIAL_AUTH_EDX_OAUTH2_LOGOUT_URL",
     "STATIC_ROOT",
     "STATIC_URL",
 }
@@ -96,6 +103,7 @@ JWT_AUTH_OPERATOR_KEYS = {
 DEV_SECRETS = {
     "",
     "lms-secret",
+    "pie-sso-secret",
     "pie-local-insecure-secret-key",
     "pie-test-insecure-secret-key",
     "pie-test-jwt-secret",
@@ -152,6 +160,11 @@ def _env_overrides() -> dict:
     # The event bus: which transport, where it is and its credentials (secrets are often
     # given to containers as environment variables), and the stream or topic prefix.
     for name in EVENT_BUS_ENVIRONMENT_SETTINGS:
+        if os.environ.get(name):
+            config[name] = os.environ[name]
+    # The LMS's OAuth2 application for staff sign-in: its secret, like the others, may come
+    # from the container's environment.
+    for name in ("SOCIAL_AUTH_EDX_OAUTH2_KEY", "SOCIAL_AUTH_EDX_OAUTH2_SECRET"):
         if os.environ.get(name):
             config[name] = os.environ[name]
     if os.environ.get("PIE_EVENT_BUS_DATABASE_OUTAGE_SECONDS"):
@@ -261,6 +274,7 @@ def _refuse_unsafe(settings: dict) -> None:
                 f"{MIN_JWT_SECRET_LENGTH} characters), not a development default; or leave it "
                 "empty and set JWT_PUBLIC_SIGNING_JWK_SET."
             )
+    _refuse_unsafe_sign_in(settings)
     telemetry = settings.get("OPENEDX_TELEMETRY")
     if not isinstance(telemetry, list) or not all(isinstance(name, str) for name in telemetry):
         # edx-django-utils would raise on the first request for a string, and read None as
@@ -268,6 +282,49 @@ def _refuse_unsafe(settings: dict) -> None:
         raise ImproperlyConfigured(
             "OPENEDX_TELEMETRY must be a list of backend class paths (or [] for none)."
         )
+
+
+def _refuse_unsafe_sign_in(settings: dict) -> None:
+    """
+    Staff sign-in through the LMS is off (no key, no secret) or fully configured with a real
+    secret: a half-configured one would send staff to the LMS and fail on their way back.
+    """
+    key = settings.get("SOCIAL_AUTH_EDX_OAUTH2_KEY") or ""
+    secret = settings.get("SOCIAL_AUTH_EDX_OAUTH2_SECRET") or ""
+    if not key and not secret:
+        return
+    if not key:
+        raise ImproperlyConfigured(
+            "SOCIAL_AUTH_EDX_OAUTH2_SECRET is set without SOCIAL_AUTH_EDX_OAUTH2_KEY: set both "
+            "(PIE's OAuth2 application in the LMS) or neither."
+        )
+    if _is_dev_secret(secret) or len(secret) < MIN_JWT_SECRET_LENGTH:
+        raise ImproperlyConfigured(
+            "SOCIAL_AUTH_EDX_OAUTH2_SECRET must be the client secret of PIE's OAuth2 application "
+            f"in the LMS (at least {MIN_JWT_SECRET_LENGTH} characters), not a development default."
+        )
+    for name in (
+        "SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT",
+        "SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT",
+        "SOCIAL_AUTH_EDX_OAUTH2_LOGOUT_URL",
+    ):
+        url = settings.get(name) or ""
+        is_root = name != "SOCIAL_AUTH_EDX_OAUTH2_LOGOUT_URL"
+        if not url and name != "SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":
+            continue  # optional: the public root defaults to URL_ROOT, logout to its /logout
+        parts = urlsplit(url) if isinstance(url, str) else None
+        # EdXOAuth2 appends "/oauth2/authorize" and the like to the roots.
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or (is_root and (parts.path or parts.query))
+        ):
+            example = "https://lms.example.com" + ("" if is_root else "/logout")
+            raise ImproperlyConfigured(
+                f"{name} must be the LMS's URL, e.g. {example}"
+                + (", without a path or trailing slash." if is_root else ".")
+            )
 
 
 def _refuse_unusable(settings: dict) -> None:

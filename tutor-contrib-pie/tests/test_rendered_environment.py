@@ -117,6 +117,12 @@ def test_pie_cfg_carries_the_platforms_jwt_mysql_redis_and_origins(default_root)
     assert pie_cfg["RETIREMENT_SERVICE_WORKER_USERNAME"] == "retirement_service_worker"
     assert pie_cfg["PIE_SERVICE_WORKER_USERNAMES"] == []
     assert pie_cfg["SECURE_SSL_REDIRECT"] is False
+    # Staff sign-in: the pie-sso application that lms-job creates, the LMS inside and outside.
+    assert pie_cfg["SOCIAL_AUTH_EDX_OAUTH2_KEY"] == "pie-sso"
+    assert pie_cfg["SOCIAL_AUTH_EDX_OAUTH2_SECRET"] == config["PIE_OAUTH2_SECRET_SSO"]
+    assert pie_cfg["SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"] == "http://lms:8000"
+    assert pie_cfg["SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT"] == "http://local.openedx.io"
+    assert pie_cfg["SOCIAL_AUTH_EDX_OAUTH2_LOGOUT_URL"] == "http://local.openedx.io/logout"
 
 
 def test_special_characters_in_the_mysql_password_are_encoded(make_tutor_root):
@@ -138,6 +144,7 @@ def test_https_pie_cfg_passes_check_deploy_without_a_warning(make_tutor_root, pi
     assert pie_cfg["SECURE_SSL_REDIRECT"] is True
     assert pie_cfg["CORS_ORIGIN_WHITELIST"][0] == "https://local.openedx.io"
     assert pie_cfg["JWT_AUTH"]["JWT_ISSUERS"][0]["ISSUER"] == "https://local.openedx.io/oauth2"
+    assert pie_cfg["SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT"] == "https://local.openedx.io"
     result = run_check_deploy(pie_python, root, tmp_path, "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout

@@ -10,17 +10,17 @@ class PieUserAdmin(UserAdmin):
     list_display = (
         "username",
         "lms_user_id",
-        "created_by_jwt",
+        "is_lms_account",
         "email",
         "is_staff",
         "is_superuser",
         "last_login",
     )
-    list_filter = ("created_by_jwt", *UserAdmin.list_filter)
+    list_filter = ("is_lms_account", *UserAdmin.list_filter)
     search_fields = ("username", "email", "lms_user_id")
     # The LMS identity comes from tokens only: staff cannot bind a local account to a learner.
-    readonly_fields = ("lms_user_id", "created_by_jwt")
-    fieldsets = (*UserAdmin.fieldsets, ("Open edX", {"fields": ("lms_user_id", "created_by_jwt")}))
+    readonly_fields = ("lms_user_id", "is_lms_account")
+    fieldsets = (*UserAdmin.fieldsets, ("Open edX", {"fields": ("lms_user_id", "is_lms_account")}))
 
 
 @admin.register(RetiredLearner)

@@ -1,10 +1,12 @@
 """
 Who is calling: the account an LMS JWT names, created or bound by the rules below, and the
-learner a request acts for. See docs/api.rst, "Identity".
+learner a request acts for. See docs/api.rst, "Identity". A sign-in through the LMS
+(``pie.apps.core.sso``) follows the same rules with the claims of the LMS's access token, so
+a person's JWTs and sign-ins act as one account, whichever came first.
 
 - A token names an account by ``preferred_username``. The first token for a username creates
-  the account and marks it ``created_by_jwt``; later tokens reuse it and keep its email and
-  staff flag up to date from their claims.
+  the account and marks it ``is_lms_account``; later tokens reuse it and keep its email and
+  staff flag (the ``administrator`` claim) up to date from their claims.
 - An account created here (``createsuperuser``, the admin) is local: a token naming it is
   refused, so that no token can take it over, rewrite it or use its rights.
 - A token with a ``user_id`` claim names a learner. Its id is bound to the account the first
@@ -80,7 +82,7 @@ def user_for_lms_claims(claims: LmsClaims) -> User:
     ``IdentityRefused`` when the token may not act as it (see the module's rules).
     """
     user = User.objects.filter(username=claims.username).first() or _user_create(claims)
-    if not user.created_by_jwt:
+    if not user.is_lms_account:
         raise IdentityRefused(
             "The JWT names a local account of PIE; tokens act only as accounts of the LMS."
         )
@@ -113,7 +115,7 @@ def _user_create(claims: LmsClaims) -> User:
     try:
         with transaction.atomic():
             return User.objects.create(
-                username=claims.username, created_by_jwt=True, lms_user_id=claims.lms_user_id
+                username=claims.username, is_lms_account=True, lms_user_id=claims.lms_user_id
             )
     except IntegrityError:
         # The same username's first two requests raced; the other one created the row.

@@ -5,11 +5,12 @@ from django.db import models
 class User(AbstractUser):
     """
     A person or service that has called PIE: a learner or service worker authenticated by an
-    LMS JWT, or staff.
+    LMS JWT, or staff who signed in with their LMS account or a local password.
 
-    Accounts that JWTs create carry ``created_by_jwt``: they are the LMS's accounts, and only
-    they are ever bound to a token or updated from one. An account created here (by
-    ``createsuperuser`` or in the admin) is local: a token naming it is refused.
+    Accounts that an LMS JWT or a sign-in through the LMS creates carry ``is_lms_account``:
+    they are the LMS's accounts, and only they are ever bound to a token or a sign-in, or
+    updated from one. An account created here (by ``createsuperuser`` or in the admin) is
+    local: a token or sign-in naming it is refused.
 
     Intents are keyed by ``lms_user_id``, not by this row, so a learner's intents exist
     whether or not the learner has ever called PIE.
@@ -25,10 +26,14 @@ class User(AbstractUser):
         db_index=True,
         help_text="The learner's user id in the LMS (the JWT's user_id claim).",
     )
-    created_by_jwt = models.BooleanField(
+    is_lms_account = models.BooleanField(
+        "LMS account",
         default=False,
         editable=False,
-        help_text="Created by an LMS JWT: the LMS's account. Local accounts never bind to a JWT.",
+        help_text=(
+            "The LMS's account, created by its JWT or a sign-in through the LMS. "
+            "Local accounts never bind to either."
+        ),
     )
 
     class Meta:

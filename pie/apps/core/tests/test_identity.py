@@ -69,7 +69,7 @@ class TestServiceTokens:
         assert response.status_code == 204, response.content
         assert not ProgramIntent.objects.filter(lms_user_id=LEARNER).exists()
         worker = User.objects.get(username="retirement_service_worker")
-        assert (worker.lms_user_id, worker.created_by_jwt) == (None, True)
+        assert (worker.lms_user_id, worker.is_lms_account) == (None, True)
 
     def test_service_worker_token_without_user_id_uses_the_service_api(self, client, settings):
         settings.PIE_SERVICE_WORKER_USERNAMES = ["credentials_worker"]
@@ -145,7 +145,7 @@ class TestLocalAccounts:
             True,
         )
         assert opsadmin.lms_user_id is None
-        assert not opsadmin.created_by_jwt
+        assert not opsadmin.is_lms_account
 
     def test_the_operator_keeps_the_admin_after_such_a_token(self, client, opsadmin):
         token = sign_dev_token(
@@ -182,7 +182,7 @@ class TestLocalAccounts:
         later = dev_token_payload(lms_user_id=LEARNER, email="new@example.com", administrator=True)
         client.get(LEARNER_URLS[1], **auth(sign_dev_token(later)))
         user = User.objects.get(username=f"learner{LEARNER}")
-        assert (user.created_by_jwt, user.email, user.is_staff, user.is_superuser) == (
+        assert (user.is_lms_account, user.email, user.is_staff, user.is_superuser) == (
             True,
             "new@example.com",
             True,

@@ -39,3 +39,25 @@ def test_0002_marks_token_accounts_and_remembers_learners_retired_before_it():
     # Leave the schema as the rest of the suite expects it.
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0003_renames_created_by_jwt_to_is_lms_account_keeping_every_value():
+    before = [("core", "0002_jwt_accounts_and_retired_learners")]
+    after = [("core", "0003_rename_created_by_jwt_is_lms_account")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    OldUser = executor.loader.project_state(before).apps.get_model("core", "User")
+    OldUser.objects.create(username="learner7", lms_user_id=7, created_by_jwt=True)
+    OldUser.objects.create(username="opsadmin", password="md5$salt$hash", created_by_jwt=False)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    User = executor.loader.project_state(after).apps.get_model("core", "User")
+
+    assert dict(User.objects.values_list("username", "is_lms_account")) == {
+        "learner7": True,
+        "opsadmin": False,
+    }
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
