@@ -7,7 +7,7 @@ The account that sign-in acts as is decided by the same rules as a JWT on the AP
 (``pie.apps.core.identity``): the LMS's account of that username, created on first sight;
 never a local account (``createsuperuser``); never a retired learner's id. Only accounts that
 the LMS marks ``administrator`` (``is_staff`` here) may sign in: PIE has nothing else to show
-in a browser. See docs/decisions/0009-staff-sign-in-through-the-lms.rst.
+in a browser. See docs/decisions/0010-staff-sign-in-through-the-lms.rst.
 """
 
 import requests
