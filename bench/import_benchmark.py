@@ -200,6 +200,7 @@ def main() -> None:
         help="a checkout of an earlier commit: its imports alternate with this tree's, and "
         "each row gives both and their ratio",
     )
+    parser.add_argument("--no-rerun", action="store_true", help="first imports only")
     parser.add_argument("--data-dir", default=str(REPO / "bench" / "data"))
     options = parser.parse_args()
     data_dir = Path(options.data_dir)
@@ -251,10 +252,11 @@ def main() -> None:
                         rate, peak, inserted, _ = run_import(path, target, repo)
                         firsts.append(rate)
                         peaks.append(peak)
-                        rate, peak, again, duplicates = run_import(path, target, repo)
-                        assert again == 0 and duplicates == inserted, "re-run inserted rows"
-                        reruns.append(rate)
-                        peaks.append(peak)
+                        if not options.no_rerun:
+                            rate, peak, again, duplicates = run_import(path, target, repo)
+                            assert again == 0 and duplicates == inserted, "re-run inserted rows"
+                            reruns.append(rate)
+                            peaks.append(peak)
                 medians = {
                     name: statistics.median(firsts)
                     for name, (firsts, _, _) in results.items()
@@ -268,7 +270,8 @@ def main() -> None:
                         ratio = f"{medians['after'] / medians['before']:.2f}"
                     print(
                         f"{backend:10} {rows:>9,} {name:6} {medians[name]:>13,.0f} "
-                        f"{statistics.median(reruns):>14,.0f} {max(peaks):>12.0f} {ratio:>19}"
+                        f"{statistics.median(reruns) if reruns else 0:>14,.0f} "
+                        f"{max(peaks):>12.0f} {ratio:>19}"
                     )
     print(
         f"rows/s: as the command reports it (start-up excluded), medians of {options.runs} "
