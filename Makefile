@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 PORT ?= 18781
 PYTEST_ARGS ?=
 # `make test-postgres` / `make test-mysql` use DATABASE_URL when it names a database of their
-# kind, else these. The suite runs in test_<name>; <name> is created if missing.
+# kind, else these. The suite runs in test_<name>, which Django's test runner creates.
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/pie
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/pie
 
@@ -79,45 +79,18 @@ quality: requirements ## lint and format check (ruff)
 test: override DATABASE_URL =
 test: pytest quality ## the whole test suite on SQLite, then the quality checks
 
-# Prints DATABASE_URL's parts as shell assignments (DB_NAME, DB_USER, DB_PASSWORD, DB_HOST,
-# DB_PORT, and DB_SHOWN: the URL without its password) for the psql and mariadb clients.
-define DATABASE_URL_PARTS
-import os, shlex, urllib.parse, dj_database_url
-url = os.environ["DATABASE_URL"]
-parts = dj_database_url.parse(url)
-password = urllib.parse.urlsplit(url).password
-parts["SHOWN"] = url.replace(f":{password}@", ":***@", 1) if password else url
-for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT", "SHOWN"):
-    print(f"DB_{key}={shlex.quote(str(parts[key] or ''))}")
-endef
-export DATABASE_URL_PARTS
-database_variables = DATABASE_URL='$(DATABASE_URL)' $(BIN)/python -c "$$DATABASE_URL_PARTS"
-
+# Django's test runner creates the test database (test_<name>, pie/settings/base.py) on the
+# server and drops it afterwards: <name> itself need not exist.
 test-postgres: DATABASE_URL := $(or $(filter postgres://% postgresql://% pgsql://%,$(DATABASE_URL)),$(POSTGRES_URL))
 test-postgres: requirements-postgres ## the whole test suite on PostgreSQL (DATABASE_URL=postgres://...)
-	@case '$(DATABASE_URL)' in postgres://*|postgresql://*|pgsql://*) ;; \
-		*) echo "test-postgres: DATABASE_URL must be a postgres:// URL" >&2; exit 2 ;; esac
-	@parts=$$($(database_variables)) && eval "$$parts" || exit 1; export PGPASSWORD="$$DB_PASSWORD" PGCONNECT_TIMEOUT=10; \
-	psql="psql --no-psqlrc --quiet --tuples-only --no-align --dbname=postgres \
-		$${DB_HOST:+--host=$$DB_HOST} $${DB_PORT:+--port=$$DB_PORT} $${DB_USER:+--username=$$DB_USER}"; \
-	found=$$($$psql --command="SELECT 1 FROM pg_database WHERE datname = '$$DB_NAME'") || exit 1; \
-	if [ "$$found" != 1 ]; then echo "Creating the PostgreSQL database $$DB_NAME"; \
-		$$psql --command="CREATE DATABASE \"$$DB_NAME\"" || exit 1; fi; \
-	echo "DATABASE_URL=$$DB_SHOWN $(BIN)/python -m pytest $(PYTEST_ARGS)"
+	$(if $(filter postgres://% postgresql://% pgsql://%,$(DATABASE_URL)),,$(error test-postgres: DATABASE_URL must be a postgres:// URL))
+	@echo "pytest on PostgreSQL: $(lastword $(subst @, ,$(DATABASE_URL)))"
 	@DATABASE_URL='$(DATABASE_URL)' $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-mysql: DATABASE_URL := $(or $(filter mysql://%,$(DATABASE_URL)),$(MYSQL_URL))
 test-mysql: requirements-mysql ## the whole test suite on MariaDB/MySQL (DATABASE_URL=mysql://...)
-	@case '$(DATABASE_URL)' in mysql://*) ;; \
-		*) echo "test-mysql: DATABASE_URL must be a mysql:// URL" >&2; exit 2 ;; esac
-	@parts=$$($(database_variables)) && eval "$$parts" || exit 1; export MYSQL_PWD="$$DB_PASSWORD"; \
-	mariadb="$$(command -v mariadb || command -v mysql)"; \
-	[ -n "$$mariadb" ] || { echo "test-mysql: the mariadb (or mysql) client is not installed" >&2; exit 1; }; \
-	echo "Creating the MariaDB/MySQL database $$DB_NAME if it is missing"; \
-	$$mariadb --no-defaults --connect-timeout=10 \
-		$${DB_HOST:+--host=$$DB_HOST} $${DB_PORT:+--port=$$DB_PORT} $${DB_USER:+--user=$$DB_USER} \
-		--execute="CREATE DATABASE IF NOT EXISTS \`$$DB_NAME\` CHARACTER SET utf8mb4" || exit 1; \
-	echo "DATABASE_URL=$$DB_SHOWN $(BIN)/python -m pytest $(PYTEST_ARGS)"
+	$(if $(filter mysql://%,$(DATABASE_URL)),,$(error test-mysql: DATABASE_URL must be a mysql:// URL))
+	@echo "pytest on MariaDB/MySQL: $(lastword $(subst @, ,$(DATABASE_URL)))"
 	@DATABASE_URL='$(DATABASE_URL)' $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The Tutor plugin (tutor-contrib-pie/) is checked in its own virtualenv, with the pinned Tutor

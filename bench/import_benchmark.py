@@ -1,19 +1,18 @@
 #!/usr/bin/env python3
 """
 Benchmark of ``manage.py bulk_insert_intents``: rows/s and peak RSS for a first import and a
-re-run of the same file, against a plain ``sqlite3.executemany`` of the same rows into the
-same schema (the practical floor), on SQLite and, when given and reachable, PostgreSQL and
-MySQL/MariaDB.
+re-run of the same file, on SQLite and, when given and reachable, PostgreSQL and
+MySQL/MariaDB; with ``--before``, against an earlier commit's checkout in the same session.
 
     .venv/bin/python bench/import_benchmark.py                      # 100k and 1M rows
-    .venv/bin/python bench/import_benchmark.py --rows 100000 --runs 3
-    .venv/bin/python bench/import_benchmark.py --postgres postgres://postgres@127.0.0.1:5432/pie_bench
-    .venv/bin/python bench/import_benchmark.py --mysql mysql://root@127.0.0.1:3306/pie_bench
+    .venv/bin/python bench/import_benchmark.py --rows 1000000 --runs 3 \
+        --postgres postgres://postgres@127.0.0.1:5432/pie_bench \
+        --mysql mysql://root@127.0.0.1:3306/pie_bench --before /tmp/pie-before
 
-Each measured import runs in its own process (peak RSS is that process's ru_maxrss); each
-first import starts from a freshly migrated database. Data: bench/generate_intents_csv.py
-(500 programs, rows/4 learners, reasons and certainties in realistic proportions).
-bench/sqlite_insert_variants.py times variants of the floor (what else could be faster).
+Each measured import runs in its own process; each first import starts from a freshly
+migrated database. Data: bench/generate_intents_csv.py (500 programs, rows/4 learners,
+reasons and certainties in realistic proportions). bench/sqlite_insert_variants.py times
+plain sqlite3 variants of the insert (the practical floor).
 """
 
 import argparse
@@ -28,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,7 +54,7 @@ def csv_for(rows: int, data_dir: Path) -> Path:
     return path
 
 
-def manage(args: list[str], database_url: str) -> None:
+def manage(args: list[str], database_url: str, repo: Path = REPO) -> None:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -64,18 +62,19 @@ def manage(args: list[str], database_url: str) -> None:
         "DEBUG": "false",
     }
     result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True
+        [PYTHON, "manage.py", *args], cwd=repo, env=env, capture_output=True, text=True
     )
     if result.returncode != 0:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
 
-def run_import(path: Path, database_url: str):
-    """One import in a child process: (rows/s, peak RSS MB, inserted, duplicates).
+def run_import(path: Path, database_url: str, repo: Path = REPO):
+    """One import in a child process of ``repo``'s code: (rows/s, peak RSS MB, inserted,
+    duplicates).
 
     The rate is the command's own (rows over the time spent reading, parsing and writing
-    them), without the ~1 s of Python and Django start-up. Peak RSS is the importing
-    process's; the CSV is parsed in a forked child, whose peak is reported apart."""
+    them), without the ~1 s of Python and Django start-up. Peak RSS is the largest of the
+    importing process and the processes it waited for (ru_maxrss of wait4)."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -84,7 +83,7 @@ def run_import(path: Path, database_url: str):
     }
     process = subprocess.Popen(
         [PYTHON, "manage.py", "bulk_insert_intents", str(path), "--quiet"],
-        cwd=REPO,
+        cwd=repo,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -101,9 +100,7 @@ def run_import(path: Path, database_url: str):
 
 # The floor's statement and the pragmas PIE runs an import with (pie/settings/base.py and
 # importing.py); bench/sqlite_insert_variants.py varies them.
-FLOOR_COLUMNS = (
-    "lms_user_id, program_uuid, reason_id, certainty, effective_timestamp, created, modified"
-)
+FLOOR_COLUMNS = "lms_user_id, program_uuid, reason_id, certainty, effective_timestamp, created"
 FLOOR_PRAGMAS = (
     "journal_mode=WAL",
     "synchronous=NORMAL",
@@ -113,9 +110,7 @@ FLOOR_PRAGMAS = (
 
 
 def floor_insert(table: str = "intents_programintent") -> str:
-    return (
-        f"INSERT INTO {table} ({FLOOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-    )
+    return f"INSERT INTO {table} ({FLOOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 
 
 def floor_rows(path: Path, reason_ids: dict[str, int]) -> list[tuple]:
@@ -128,7 +123,7 @@ def floor_rows(path: Path, reason_ids: dict[str, int]) -> list[tuple]:
         for program, user, reason, certainty, when in reader:
             when = when.replace(" Z", "").replace("Z", "").replace("T", " ")
             row = (int(user), program.replace("-", ""), reason_ids[reason], certainty, when)
-            rows.append((*row, stamp, stamp))
+            rows.append((*row, stamp))
     return rows
 
 
@@ -142,42 +137,6 @@ def fresh_sqlite(directory: Path, template: Path) -> str:
     remove_sqlite_database(target)
     shutil.copy(template, target)
     return f"sqlite:///{target}"
-
-
-def sqlite_floor(path: Path, template: Path, directory: Path) -> float:
-    """
-    The floor, measured in a process of its own: this one must stay small, or every import
-    it starts would inherit its memory between fork and exec, and the peak RSS it reports
-    (ru_maxrss) would be this script's, not the import's.
-    """
-    result = subprocess.run(
-        [PYTHON, __file__, "--floor", str(path), str(template), str(directory)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(result.stdout)
-
-
-def measure_floor(path: Path, template: Path, directory: Path) -> float:
-    """rows/s of sqlite3.executemany of the already-converted rows, same schema and pragmas."""
-    target = directory / "floor.sqlite3"
-    remove_sqlite_database(target)
-    shutil.copy(template, target)
-    connection = sqlite3.connect(target, isolation_level=None)
-    rows = floor_rows(path, dict(connection.execute("SELECT code, id FROM intents_intentreason")))
-    for pragma in FLOOR_PRAGMAS:
-        connection.execute(f"PRAGMA {pragma}")
-    sql = floor_insert()
-    started = time.perf_counter()
-    for start in range(0, len(rows), BATCH):
-        connection.execute("BEGIN")
-        connection.executemany(sql, rows[start : start + BATCH])
-        connection.execute("COMMIT")
-    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # as the import does at its end
-    seconds = time.perf_counter() - started
-    connection.close()
-    return len(rows) / seconds
 
 
 def postgres_url_reachable(url: str) -> bool:
@@ -227,9 +186,6 @@ def mysql_url_reachable(url: str) -> bool:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--floor"]:
-        print(measure_floor(*(Path(argument) for argument in sys.argv[2:5])))
-        return
     parser = argparse.ArgumentParser(description="bulk_insert_intents benchmark")
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=3, help="runs per size (medians reported)")
@@ -238,10 +194,18 @@ def main() -> None:
     parser.add_argument(
         "--no-sqlite", action="store_true", help="only the server databases named by the options"
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of an earlier commit: its imports alternate with this tree's, and "
+        "each row gives both and their ratio",
+    )
+    parser.add_argument("--no-rerun", action="store_true", help="first imports only")
     parser.add_argument("--data-dir", default=str(REPO / "bench" / "data"))
     options = parser.parse_args()
     data_dir = Path(options.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    trees = {"after": REPO, **({"before": options.before.resolve()} if options.before else {})}
 
     print(
         f"# {datetime.date.today()} {platform.node()}: {os.cpu_count()} cores, "
@@ -250,52 +214,70 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        template = scratch / "template.sqlite3"
-        manage(["migrate", "--noinput"], f"sqlite:///{template}")
+        templates = {}
+        for name, repo in trees.items():
+            templates[name] = scratch / f"template-{name}.sqlite3"
+            manage(["migrate", "--noinput"], f"sqlite:///{templates[name]}", repo)
         print(
-            f"{'backend':10} {'rows':>9} {'first rows/s':>13} {'re-run rows/s':>14} "
-            f"{'peak RSS MB':>12} {'floor rows/s':>13} {'vs floor':>9}"
+            f"{'backend':10} {'rows':>9} {'tree':6} {'first rows/s':>13} {'re-run rows/s':>14} "
+            f"{'peak RSS MB':>12} {'first after/before':>19}"
         )
         for rows in options.rows:
             path = csv_for(rows, data_dir)
-            firsts, reruns, peaks, floors = [], [], [], []
-            for _ in range(0 if options.no_sqlite else options.runs):
-                url = fresh_sqlite(scratch, template)
-                rate, peak, inserted, _ = run_import(path, url)
-                firsts.append(rate)
-                peaks.append(peak)
-                rate, peak, inserted_again, duplicates = run_import(path, url)
-                assert inserted_again == 0 and duplicates == inserted, "re-run inserted rows"
-                reruns.append(rate)
-                peaks.append(peak)
-                floors.append(sqlite_floor(path, template, scratch))
-            if firsts:
-                first, floor = statistics.median(firsts), statistics.median(floors)
-                print(
-                    f"{'sqlite':10} {rows:>9,} {first:>13,.0f} "
-                    f"{statistics.median(reruns):>14,.0f} "
-                    f"{max(peaks):>12.0f} {floor:>13,.0f} {first / floor:>9.2f}"
+            backends = [
+                (backend, url, recreate)
+                for backend, url, recreate in (
+                    ("sqlite", None if options.no_sqlite else "sqlite", None),
+                    ("postgres", options.postgres, postgres_url_reachable),
+                    ("mysql", options.mysql, mysql_url_reachable),
                 )
-            servers = (
-                ("postgres", options.postgres, postgres_url_reachable),
-                ("mysql", options.mysql, mysql_url_reachable),
-            )
-            for backend, url, recreate in servers:
-                if not url or not recreate(url):
-                    continue
-                manage(["migrate", "--noinput"], url)
-                first, peak, inserted, _ = run_import(path, url)
-                rerun, peak_again, _, _ = run_import(path, url)
-                print(
-                    f"{backend:10} {rows:>9,} {first:>13,.0f} {rerun:>14,.0f} "
-                    f"{max(peak, peak_again):>12.0f} {'':>13} {'':>9}"
-                )
-    print("rows/s: as the command reports it (start-up excluded); SQLite: medians of --runs runs;")
+                if url
+            ]
+            for backend, url, recreate in backends:
+                results = {name: ([], [], []) for name in trees}
+                for run in range(options.runs):
+                    # Alternating, and in turn first, so that neither tree always meets the
+                    # machine in the same state.
+                    order = list(trees) if run % 2 == 0 else list(reversed(trees))
+                    for name in order:
+                        repo = trees[name]
+                        if backend == "sqlite":
+                            target = fresh_sqlite(scratch, templates[name])
+                        elif recreate(url):
+                            manage(["migrate", "--noinput"], url, repo)
+                            target = url
+                        else:
+                            break
+                        firsts, reruns, peaks = results[name]
+                        rate, peak, inserted, _ = run_import(path, target, repo)
+                        firsts.append(rate)
+                        peaks.append(peak)
+                        if not options.no_rerun:
+                            rate, peak, again, duplicates = run_import(path, target, repo)
+                            assert again == 0 and duplicates == inserted, "re-run inserted rows"
+                            reruns.append(rate)
+                            peaks.append(peak)
+                medians = {
+                    name: statistics.median(firsts)
+                    for name, (firsts, _, _) in results.items()
+                    if firsts
+                }
+                for name, (firsts, reruns, peaks) in results.items():
+                    if not firsts:
+                        continue
+                    ratio = ""
+                    if name == "after" and "before" in medians:
+                        ratio = f"{medians['after'] / medians['before']:.2f}"
+                    print(
+                        f"{backend:10} {rows:>9,} {name:6} {medians[name]:>13,.0f} "
+                        f"{statistics.median(reruns) if reruns else 0:>14,.0f} "
+                        f"{max(peaks):>12.0f} {ratio:>19}"
+                    )
     print(
-        "PostgreSQL, MySQL/MariaDB: one run per size, each into a freshly created and "
-        "migrated database."
+        f"rows/s: as the command reports it (start-up excluded), medians of {options.runs} "
+        "runs, each first import into a freshly created and migrated database; peak RSS: the "
+        "largest of every run."
     )
-    print("floor = sqlite3.executemany of the same pre-converted rows, 5,000 per transaction.")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def prepare(variant: str, template: Path, target: Path) -> str:
         connection.execute(
             f"CREATE TABLE {table} (id integer PRIMARY KEY AUTOINCREMENT, lms_user_id integer, "
             "program_uuid char(32), reason_id bigint, certainty varchar(16), "
-            "effective_timestamp datetime, created datetime, modified datetime)"
+            "effective_timestamp datetime, created datetime)"
         )
     connection.close()
     return table
@@ -115,7 +115,7 @@ def measure(variant: str, csv_path: Path, template: Path, scratch: Path) -> dict
         elif variant == "multi_row":
             for first in range(0, len(batch), 100):
                 chunk = batch[first : first + 100]
-                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
                 connection.execute(
                     f"INSERT INTO {table} ({FLOOR_COLUMNS}) VALUES {values} ON CONFLICT DO NOTHING",
                     [value for row in chunk for value in row],

@@ -51,7 +51,7 @@ def main() -> None:
     from django.db import connection, transaction
     from django.db.models import Count
 
-    from pie.apps.intents.importing import _IntentWriter
+    from pie.apps.intents.importing.writers import intent_writer
     from pie.apps.intents.models import CurrentIntent, IntentReason, ProgramIntent
     from pie.apps.intents.selectors import program_intent_summary
 
@@ -64,7 +64,7 @@ def main() -> None:
     adapt = connection.ops.adapt_datetimefield_value
     native = connection.features.has_native_uuid_field
     stamp = adapt(datetime.datetime.now(datetime.UTC))
-    writer = _IntentWriter()
+    writer = intent_writer()
     if ProgramIntent.objects.filter(program_uuid=program).exists():
         raise SystemExit("The database already holds the benchmark's data; use a fresh one.")
 
@@ -72,7 +72,7 @@ def main() -> None:
         when = start + datetime.timedelta(seconds=rng.randrange(5 * 365 * 86400))
         certainty = rng.choice(["CERTAIN_YES", "CERTAIN_NO", "MAYBE", "MAYBE"])
         value = program_uuid if native else program_uuid.hex
-        return (learner, value, rng.choice(reasons), certainty, adapt(when), stamp, stamp)
+        return (learner, value, rng.choice(reasons), certainty, adapt(when), stamp)
 
     seeded, batch = 0, []
     for learner in range(1, options.learners + 1):

@@ -77,8 +77,9 @@ class ProgramIntent(models.Model):
     effective_timestamp = models.DateTimeField(
         help_text="When the learner's action that supports this intent happened."
     )
+    # No ``modified``: an intent is never edited (save() refuses), so it would always equal
+    # ``created`` and cost every imported row a column.
     created = models.DateTimeField(auto_now_add=True)
-    modified = models.DateTimeField(auto_now=True)
 
     objects = ProgramIntentQuerySet.as_manager()
 

@@ -358,9 +358,9 @@ def test_interrupted_import_keeps_committed_batches_and_a_rerun_completes_it(tmp
         f"{PROGRAM},{n},BUNDLE_PURCHASE,CERTAIN_YES,2024-05-01 12:00:00\n" for n in range(1, 11)
     )
     path = write(tmp_path, HEADER + rows)
-    from pie.apps.intents import importing
+    from pie.apps.intents.importing import writers
 
-    real_write = importing._IntentWriter.write
+    real_write = writers.IntentWriter.write
     calls = {"n": 0}
 
     def write_then_interrupt(self, batch):
@@ -370,7 +370,7 @@ def test_interrupted_import_keeps_committed_batches_and_a_rerun_completes_it(tmp
             raise KeyboardInterrupt
         return real_write(self, batch)
 
-    with mock.patch.object(importing._IntentWriter, "write", write_then_interrupt):
+    with mock.patch.object(writers.IntentWriter, "write", write_then_interrupt):
         out, _, error = run(path, "--batch_size", "3")
     assert error is not None and error.returncode == 130
     assert "run the same file again" in str(error)
@@ -438,9 +438,9 @@ def _fail_on_batch(number: int, message: str = "disk I/O error"):
     """A writer that raises a database error on the given batch, after writing it."""
     from django.db import OperationalError
 
-    from pie.apps.intents import importing
+    from pie.apps.intents.importing import writers
 
-    real_write = importing._IntentWriter.write
+    real_write = writers.IntentWriter.write
     calls = {"n": 0}
 
     def write(self, batch):
@@ -450,7 +450,7 @@ def _fail_on_batch(number: int, message: str = "disk I/O error"):
             raise OperationalError(message)
         return inserted
 
-    return mock.patch.object(importing._IntentWriter, "write", write)
+    return mock.patch.object(writers.IntentWriter, "write", write)
 
 
 def _ten_rows(tmp_path) -> str:

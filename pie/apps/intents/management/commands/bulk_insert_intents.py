@@ -5,6 +5,7 @@ The work is done by pie.apps.intents.importing; this command parses arguments, r
 progress, writes rejected rows and prints the summary. See docs/bulk_import.rst.
 """
 
+import contextlib
 import csv
 import time
 
@@ -84,42 +85,36 @@ class Command(BaseCommand):
             raise CommandError("--batch_size must be at least 1.")
         if options["sleep_time"] < 0:
             raise CommandError("--sleep_time cannot be negative.")
-        try:
-            intent_csv = open_intent_csv(source)
-        except IntentFileError as error:
-            raise CommandError(f"{source}: {error}") from None
-
-        try:
-            database_ready_check()
-            rejections = _Rejections(self.stderr, options["errors"])
-        except DatabaseNotReady as error:
-            intent_csv.close()
-            raise CommandError(str(error)) from None
-        except CommandError:
-            intent_csv.close()
-            raise
-        progress = _Progress(self.stdout, intent_csv, quiet=options["quiet"])
         database_error = None
-        try:
-            summary = intents_import(
-                rows=intent_csv.rows,
-                batch_size=options["batch_size"],
-                sleep_seconds=options["sleep_time"],
-                dry_run=options["dry_run"],
-                strict=options["strict"],
-                create_missing_reasons=options["create_missing_reasons"],
-                on_rejected=rejections.add,
-                on_batch=progress.update,
-            )
-        except IntentFileError as error:
-            raise CommandError(f"{source}: {error}") from None
-        except ImportDatabaseError as error:
-            database_error, summary = error, error.summary
-        finally:
-            progress.finish()
-            rejections.close()
-            intent_csv.close()
+        with contextlib.ExitStack() as cleanup:
+            try:
+                intent_csv = open_intent_csv(source)
+                cleanup.callback(intent_csv.close)
+                database_ready_check()
+                rejections = cleanup.enter_context(_Rejections(self.stderr, options["errors"]))
+                progress = cleanup.enter_context(
+                    _Progress(self.stdout, intent_csv, quiet=options["quiet"])
+                )
+                summary = intents_import(
+                    rows=intent_csv.rows,
+                    batch_size=options["batch_size"],
+                    sleep_seconds=options["sleep_time"],
+                    dry_run=options["dry_run"],
+                    strict=options["strict"],
+                    create_missing_reasons=options["create_missing_reasons"],
+                    on_rejected=rejections.add,
+                    on_batch=progress.update,
+                )
+            except IntentFileError as error:
+                raise CommandError(f"{source}: {error}") from None
+            except DatabaseNotReady as error:
+                raise CommandError(str(error)) from None
+            except ImportDatabaseError as error:
+                database_error, summary = error, error.summary
+        self._report(summary, database_error, options)
 
+    def _report(self, summary: ImportSummary, database_error, options) -> None:
+        """The summary line, then the outcome: a CommandError for anything but success."""
         self.stdout.write(_summary_line(summary))
         _report_to_monitoring(summary, database_failed=database_error is not None)
         if summary.reasons_created:
@@ -240,6 +235,12 @@ class _Rejections:
             self.writer = csv.writer(self.file)
             self.writer.writerow(["line_number", "error", *REQUIRED_COLUMNS])
 
+    def __enter__(self) -> "_Rejections":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def add(self, rejected: RejectedRow) -> None:
         self.count += 1
         if self.file:
@@ -275,6 +276,12 @@ class _Progress:
         self.interval = PROGRESS_INTERVAL_TTY if self.tty else PROGRESS_INTERVAL_LOG
         self.last = time.monotonic()
         self.drawn = False
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.finish()
 
     def update(self, summary: ImportSummary) -> None:
         if self.quiet or time.monotonic() - self.last < self.interval:
