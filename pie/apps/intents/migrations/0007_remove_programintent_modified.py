@@ -5,7 +5,7 @@ class Migration(migrations.Migration):
     """Intents are immutable: ``modified`` always equalled ``created``."""
 
     dependencies = [
-        ("intents", "0005_fill_current_intents"),
+        ("intents", "0006_program"),
     ]
 
     operations = [
