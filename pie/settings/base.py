@@ -291,7 +291,7 @@ OPENEDX_TELEMETRY: list[str] = []
 
 # The Open edX event bus (docs/event_bus.rst): `./manage.py consume_events` reads program
 # certificate events from Redis Streams. Nothing else in PIE needs Redis. The producer is
-# only used by tests and bench/event_consumer_benchmark.py: PIE publishes no events.
+# only used by tests and bench/events.py: PIE publishes no events.
 EVENT_BUS_CONSUMER = "edx_event_bus_redis.RedisEventConsumer"
 EVENT_BUS_PRODUCER = "edx_event_bus_redis.create_producer"
 # e.g. redis://:PASSWORD@redis.example.com:6379/0 (rediss:// for TLS). None: no consumer.

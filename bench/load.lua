@@ -1,17 +1,11 @@
--- wrk script for PIE's load benchmark (bench/load/run.py starts wrk with it).
+-- wrk script for PIE's load benchmark (python -m bench.api load starts wrk with it).
 --
---   wrk -t1 -c8 -d20s -s bench/load/pie.lua http://127.0.0.1:PORT -- MODE TOKENS_FILE
+--   wrk -t1 -c8 -d20s -s bench/load.lua http://127.0.0.1:PORT -- MODE TOKENS_FILE
 --
--- MODE:
---   mix     90% GET most_recent_and_certain, 9% POST of a new intent (201),
---           1% POST of an intent the learner already has (duplicate: 400)
---   recent  GET most_recent_and_certain only
---   health  GET /health/ only (no token)
--- TOKENS_FILE: one learner per line, "<JWT>\t<JSON body of one of the learner's stored
--- intents>", written by run.py. Each request picks a learner at random.
---
--- When wrk ends, done() prints one line "PIE_RESULT {json}" with the request count, the
--- latency percentiles and the count of each HTTP status, which run.py parses.
+-- MODE: mix (90% GET most_recent_and_certain, 9% POST of a new intent, 1% POST of a
+-- duplicate: a 400), recent (GET most_recent_and_certain only) or health (GET /health/).
+-- TOKENS_FILE: lines of "<JWT>\t<JSON of one of the learner's stored intents>"; each request
+-- picks a line at random. done() prints "PIE_RESULT {json}" (counts, latency, statuses).
 
 local RECENT_PATH = "/api/v1/program_intents/most_recent_and_certain/"
 local CREATE_PATH = "/api/v1/program_intents/"

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """
 Write a realistic CSV of intents for bulk_insert_intents, like a warehouse export.
 
-    python bench/generate_intents_csv.py --rows 1000000 --out /tmp/intents.csv
+    .venv/bin/python -m bench.intents_csv --rows 1000000 --out /tmp/intents.csv
 
 Learners hold a few intents each over a catalogue of programs; reasons and certainties
 follow the usual pairs; timestamps use the warehouse form ``YYYY-MM-DD HH:MM:SS.fff Z``
@@ -26,15 +25,18 @@ START = datetime.datetime(2019, 1, 1, tzinfo=datetime.UTC)
 SPAN_SECONDS = 6 * 365 * 24 * 3600
 
 
+def reason_and_certainty(rng: random.Random) -> tuple[str, str]:
+    """The usual pairs in their usual shares, with 5% of learners certain they will not."""
+    reason, certainty, _ = rng.choices(REASONS, [weight for _, _, weight in REASONS])[0]
+    return reason, "CERTAIN_NO" if rng.random() < 0.05 else certainty
+
+
 def rows(count: int, seed: int, programs: int):
     rng = random.Random(seed)
     program_uuids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(programs)]
-    weights = [weight for _, _, weight in REASONS]
     learners = max(count // 4, 1)
     for n in range(count):
-        reason, certainty, _ = rng.choices(REASONS, weights)[0]
-        if rng.random() < 0.05:
-            certainty = "CERTAIN_NO"
+        reason, certainty = reason_and_certainty(rng)
         when = START + datetime.timedelta(
             seconds=rng.randrange(SPAN_SECONDS), microseconds=rng.randrange(1000) * 1000
         )

@@ -1,49 +1,33 @@
-#!/usr/bin/env python3
 """
 Throughput of the event bus consumer against its floor: how fast `./manage.py
 consume_intent_events` turns program certificate awards on Redis into stored intents, and how
 fast the same consumer goes through the same events when the receiver does nothing.
 
-    .venv/bin/python bench/event_consumer_benchmark.py            # 10,000 events, 3 runs
-    .venv/bin/python bench/event_consumer_benchmark.py --events 2000 --runs 1
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pie_bench \\
-        .venv/bin/python bench/event_consumer_benchmark.py
+    .venv/bin/python -m bench.events            # 10,000 events, 3 runs, SQLite
+    .venv/bin/python -m bench.events --events 2000 --runs 1 \\
+        --database postgres://postgres@127.0.0.1:5432/pie_bench   # created, then dropped
 
-Each run produces --events PROGRAM_CERTIFICATE_AWARDED events (distinct learners) with
-edx-event-bus-redis's producer to a fresh stream (a unique topic prefix), then consumes that
-stream twice, each time with the real command in a subprocess and its own consumer group:
-once with a receiver that does nothing instead of PIE's (the floor: the library's own cost,
-reading, decoding, dispatching, acknowledging, logging), once with PIE's receivers. The order
-alternates between runs. A consumer is timed until its group has read and acknowledged every
-event; PIE's run must also have stored every event as an intent. It prints events per second
-from the consumer's start (Django start-up included) and from its first acknowledged event
-(steady state), PIE's steady state as a share of the floor's, their medians, and the machine's
-CPU count and load average.
-
-Loopback only: it refuses a Redis URL whose host is not 127.0.0.1, ::1 or localhost. Each
-consumer is bounded by --timeout; it is stopped and the stream deleted whatever happens.
-Default database: a scratch SQLite file. WARNING: with DATABASE_URL it migrates and fills
-that database (rows of learners from 2,000,000,000 up); point it at a scratch one.
+Each run sends --events PROGRAM_CERTIFICATE_AWARDED events (distinct learners) to a fresh
+Redis stream, then consumes it twice with the real command in a subprocess, each with its own
+group, in alternating order: once with a receiver that does nothing (the floor: the library's
+own reading, decoding, dispatching, acknowledging, logging), once with PIE's receivers, which
+must store every event. A consumer is timed until its group has acknowledged every event;
+"steady state" counts from its first acknowledged event. Redis must be on loopback; each
+consumer is bounded by --timeout and stopped, and the stream deleted, whatever happens.
 """
 
 import argparse
 import datetime
-import logging
 import os
 import platform
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import uuid
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from bench import harness
 
 TOPIC = "learning-program-certificate-lifecycle"
 GROUP = "pie-bench"
@@ -71,34 +55,33 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per run")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/")
+    harness.add_scratch_arguments(parser)
     options = parser.parse_args()
     if urllib.parse.urlsplit(options.redis_url).hostname not in LOOPBACK_HOSTS:
         parser.error("--redis-url must point at this machine (127.0.0.1, ::1 or localhost)")
     if not 0 < options.events * options.runs < FIRST_LEARNER // 2:
         parser.error("--events and --runs must be positive")
 
-    scratch = Path(tempfile.mkdtemp(prefix="pie-event-bench-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch}/bench.sqlite3")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "pie.settings.local"
-    os.environ["DEBUG"] = "false"
-    os.environ["EVENT_BUS_REDIS_CONNECTION_URL"] = options.redis_url
-    import django
+    harness.exit_cleanly_on_signals()
+    with (
+        harness.workdir(options.keep) as scratch,
+        harness.scratch_database(options.database, scratch) as database_url,
+    ):
+        os.environ["EVENT_BUS_REDIS_CONNECTION_URL"] = options.redis_url
+        harness.django_setup(database_url)
+        benchmark(options, scratch)
 
-    django.setup()
+
+def benchmark(options, scratch) -> None:
     import redis
     from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
 
-    call_command("migrate", verbosity=0)
-    # The producer's audit line per event is noise here; the consumer keeps its own logging.
-    logging.getLogger("edx_event_bus_redis.internal.producer").setLevel(logging.WARNING)
     client = redis.Redis.from_url(options.redis_url, socket_connect_timeout=2)
     server = client.info("server")
     print(
-        f"machine: {os.cpu_count()} CPUs (nproc), load average {_load()} before; "
+        f"machine: {os.cpu_count()} CPUs (nproc), load average {harness.load_average()} before; "
         f"Python {platform.python_version()}, Redis {server['redis_version']}, "
-        f"database {connection.vendor} {_database_version(connection)}"
+        f"database {harness.database_label()}"
     )
     print(
         f"{options.events:,} award events per run, {options.runs} run(s); consumer: "
@@ -110,15 +93,10 @@ def main() -> None:
     try:
         for run in range(options.runs):
             first_learner = FIRST_LEARNER + run * options.events
-            for receiver, total, steady in _run(
+            for receiver, total, steady in one_run(
                 options, settings, client, scratch, run, first_learner
             ):
                 results[receiver].append((total, steady))
-    except BaseException:
-        print(f"kept the scratch files (database, consumer logs) in {scratch}", file=sys.stderr)
-        raise
-    else:
-        shutil.rmtree(scratch)
     finally:
         client.close()
     floor = statistics.median(steady for _, steady in results["floor"])
@@ -134,11 +112,12 @@ def main() -> None:
         )
     print(
         f"PIE / floor, steady state: {pie / floor:.2f} (medians); per run "
-        f"{', '.join(f'{ratio:.2f}' for ratio in ratios)}; load average {_load()} after"
+        f"{', '.join(f'{ratio:.2f}' for ratio in ratios)}; "
+        f"load average {harness.load_average()} after"
     )
 
 
-def _run(options, settings, client, scratch, run, first_learner) -> list[tuple]:
+def one_run(options, settings, client, scratch, run, first_learner) -> list[tuple]:
     from edx_event_bus_redis.internal import producer as redis_producer
     from openedx_events.data import EventsMetadata
     from openedx_events.learning.data import (
@@ -215,16 +194,16 @@ def _run(options, settings, client, scratch, run, first_learner) -> list[tuple]:
                 started = time.monotonic()
                 consumer = subprocess.Popen(
                     command,
-                    cwd=REPO,
+                    cwd=harness.REPO,
                     env=environment,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
-            first_done, finished = _wait_for_group(
+            first_done, finished = wait_for_group(
                 options, client, stream, group, consumer, started, log_path
             )
-            _stop(consumer)
+            harness.stop(consumer)
             consumer = None
             if receiver == "pie" and (stored := learners.count()) != options.events:
                 raise SystemExit(f"{stored} of {options.events} events stored; see {log_path}")
@@ -239,12 +218,12 @@ def _run(options, settings, client, scratch, run, first_learner) -> list[tuple]:
         return results
     finally:
         if consumer is not None:
-            _stop(consumer)
+            harness.stop(consumer)
         client.delete(stream)
         producer.client.close()
 
 
-def _wait_for_group(options, client, stream, group, consumer, started, log_path):
+def wait_for_group(options, client, stream, group, consumer, started, log_path):
     """(first event acknowledged, every event acknowledged), as time.monotonic() values."""
     first_done = None
     deadline = started + options.timeout
@@ -264,30 +243,6 @@ def _wait_for_group(options, client, stream, group, consumer, started, log_path)
                 f"{read} of {options.events} events after {options.timeout:.0f}s; see {log_path}"
             )
         time.sleep(0.05)
-
-
-def _stop(consumer) -> None:
-    if consumer.poll() is None:
-        os.killpg(consumer.pid, signal.SIGTERM)
-        try:
-            consumer.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(consumer.pid, signal.SIGKILL)
-            consumer.wait(timeout=10)
-
-
-def _load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def _database_version(connection) -> str:
-    if connection.vendor == "sqlite":
-        import sqlite3
-
-        return sqlite3.sqlite_version
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        return cursor.fetchone()[0].split(" on ")[0].split(",")[0]
 
 
 if __name__ == "__main__":
