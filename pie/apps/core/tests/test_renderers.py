@@ -14,7 +14,7 @@ SAME_BYTES = [
     None,
     {"detail": "Authentication credentials were not provided.", "status": 401},
     [{"id": 1, "lms_user_id": 2**40, "program_uuid": str(uuid.UUID(int=7)), "ok": True}],
-    {"text": "é, ☃, \U0001f600, a\u2028line and a\u2029paragraph, \"quotes\" \\ and \n"},
+    {"text": 'é, ☃, \U0001f600, a\u2028line and a\u2029paragraph, "quotes" \\ and \n'},
     {"nested": [[None, False], {"x": -1}], "uuid": uuid.UUID(int=3)},
     # Types orjson encodes differently from DRF's encoder: DRF's encoder renders them.
     {"when": datetime.datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)},
