@@ -81,7 +81,7 @@ def user_for_lms_claims(claims: LmsClaims) -> User:
     The account these verified claims name, created on first sight; raises
     ``IdentityRefused`` when the token may not act as it (see the module's rules).
     """
-    user = User.objects.filter(username=claims.username).first() or _user_create(claims)
+    user = _user_named(claims.username) or _user_create(claims)
     if not user.is_lms_account:
         raise IdentityRefused(
             "The JWT names a local account of PIE; tokens act only as accounts of the LMS."
@@ -108,6 +108,12 @@ def user_for_lms_claims(claims: LmsClaims) -> User:
     return user
 
 
+def _user_named(username: str) -> User | None:
+    # Usernames are unique, so no ORDER BY: .first() adds one, a third of the lookup's cost on
+    # every authenticated request (measured in process, SQLite).
+    return next(iter(User.objects.filter(username=username)[:1]), None)
+
+
 def _user_create(claims: LmsClaims) -> User:
     """The account for a username seen for the first time (or the row a racing request made)."""
     if claims.lms_user_id is not None:
@@ -119,7 +125,7 @@ def _user_create(claims: LmsClaims) -> User:
             )
     except IntegrityError:
         # The same username's first two requests raced; the other one created the row.
-        user = User.objects.filter(username=claims.username).first()
+        user = _user_named(claims.username)
         if user is None:
             raise
         return user

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.test import override_settings
+from rest_framework.renderers import JSONRenderer
 
 from pie.apps.intents.models import Certainty, ProgramIntent
 from pie.apps.intents.tests.factories import ProgramIntentFactory, reason
@@ -237,6 +238,15 @@ class TestMostRecentAndCertain:
         assert response.status_code == 200
         assert [row["id"] for row in response.json()] == [maybe.pk, certain.pk]
         assert response.json()[1]["program_uuid"] == str(program_a)
+
+    def test_body_is_byte_for_byte_what_drfs_json_renderer_writes(self, learner_client):
+        for n in range(3):
+            ProgramIntentFactory(lms_user_id=LEARNER, program_uuid=uuid.UUID(int=n + 1))
+        response = learner_client.get(BEST_URL)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+        assert len(response.json()) == 3
+        assert response.content == JSONRenderer().render(response.json())
 
     def test_learner_with_no_intents_gets_an_empty_list(self, learner_client):
         ProgramIntentFactory(lms_user_id=LEARNER + 1)

@@ -1,8 +1,10 @@
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 
+from pie.apps.core.api.renderers import PlainDataJSONRenderer
 from pie.apps.core.api.schema import ErrorResponseSerializer
 from pie.apps.core.authentication import requesting_learner_id
 from pie.apps.intents import selectors
@@ -88,7 +90,13 @@ class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
         ),
         responses={200: ProgramIntentSerializer(many=True), **ERROR_RESPONSES, **NO_LEARNER},
     )
-    @action(detail=False, methods=["get"], pagination_class=None)
+    @action(
+        detail=False,
+        methods=["get"],
+        pagination_class=None,
+        # Its rows are strings and integers: orjson encodes them, same bytes, faster.
+        renderer_classes=[PlainDataJSONRenderer, BrowsableAPIRenderer],
+    )
     def most_recent_and_certain(self, request):
         intents = selectors.intents_most_recent_and_certain(lms_user_id=self._lms_user_id())
         return Response(best_intents_representation(intents))
