@@ -343,13 +343,54 @@ def program_update(
     Keep a program's title and type as of ``updated`` (the time of the event that carried
     them). Idempotent, and order-proof: a redelivered or late event older than the kept
     title changes nothing, so the title is always the newest one seen.
+
+    One upsert statement, whose condition the database checks under its lock on the row: two
+    events racing each other cannot both win. Every certificate event runs it, so it is plain
+    SQL built once per process, like the current intent's upsert: as an ORM get_or_create
+    and update it cost more than recording the intent.
     """
-    values = {
-        "title": title[: Program._meta.get_field("title").max_length],
-        "program_type": program_type[: Program._meta.get_field("program_type").max_length],
-        "updated": updated,
-    }
-    program, created = Program.objects.get_or_create(uuid=program_uuid, defaults=values)
-    if not created:
-        # One conditional statement: two events racing each other cannot both win.
-        Program.objects.filter(uuid=program_uuid, updated__lt=updated).update(**values)
+    db = transaction.get_connection()
+    fields = _program_fields()
+    values = (
+        fields["uuid"].get_db_prep_value(program_uuid, db),
+        title[: fields["title"].max_length],
+        program_type[: fields["program_type"].max_length],
+        fields["updated"].get_db_prep_value(updated, db),
+    )
+    with db.cursor() as cursor:
+        cursor.execute(_program_upsert_sql(db.vendor), values)
+
+
+@functools.cache
+def _program_fields() -> dict:
+    return {field.name: field for field in Program._meta.concrete_fields}
+
+
+@functools.cache
+def _program_upsert_sql(vendor: str) -> str:
+    """``INSERT INTO <programs> ... <upsert keeping the newer title>``; built once per process."""
+    quote = connection.ops.quote_name
+    table = quote(Program._meta.db_table)
+    uuid_column, title, program_type, updated = (
+        quote(_program_fields()[name].column)
+        for name in ("uuid", "title", "program_type", "updated")
+    )
+    insert = (
+        f"INSERT INTO {table} ({uuid_column}, {title}, {program_type}, {updated}) "
+        "VALUES (%s, %s, %s, %s)"
+    )
+    if vendor == "mysql":
+        # Assignments run left to right and see the columns already assigned: the time last,
+        # so that the title's and type's comparisons see the kept one.
+        newer = f"VALUES({updated}) > {table}.{updated}"
+        return (
+            f"{insert} ON DUPLICATE KEY UPDATE "
+            f"{title} = IF({newer}, VALUES({title}), {table}.{title}), "
+            f"{program_type} = IF({newer}, VALUES({program_type}), {table}.{program_type}), "
+            f"{updated} = IF({newer}, VALUES({updated}), {table}.{updated})"
+        )
+    return (
+        f"{insert} ON CONFLICT ({uuid_column}) DO UPDATE SET "
+        f"{title} = excluded.{title}, {program_type} = excluded.{program_type}, "
+        f"{updated} = excluded.{updated} WHERE {table}.{updated} < excluded.{updated}"
+    )

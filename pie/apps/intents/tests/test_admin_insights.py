@@ -18,6 +18,7 @@ from openedx_events.learning.signals import PROGRAM_CERTIFICATE_AWARDED
 
 from pie.apps.core.models import User
 from pie.apps.intents import admin as intents_admin
+from pie.apps.intents import services
 from pie.apps.intents.models import Certainty, IntentReason, Program, ProgramIntent
 from pie.apps.intents.selectors import program_intent_summary
 from pie.apps.intents.tests.events import metadata, program_certificate
@@ -229,6 +230,30 @@ def test_a_newer_title_replaces_the_kept_one_and_an_older_event_never_does(admin
     deliver("Data Science", at(2024, 6, 1))  # a redelivery of the older event
     deliver("", at(2024, 8, 1))  # no title: nothing to keep
     assert Program.objects.get().title == "Data Science Foundations"
+
+
+def test_program_update_keeps_title_type_and_time_of_the_newest_event_only():
+    # One upsert statement decides (services.program_update); on MySQL its assignments run in
+    # order, so the type and time must follow the title's comparison, not the new time.
+    def kept():
+        program = Program.objects.get(uuid=PROGRAM)
+        return program.title, program.program_type, program.updated
+
+    services.program_update(
+        program_uuid=PROGRAM, title="Data Science", program_type="", updated=at(2024, 6, 1)
+    )
+    services.program_update(
+        program_uuid=PROGRAM, title="DSF", program_type="professional", updated=at(2024, 7, 1)
+    )
+    assert kept() == ("DSF", "professional", at(2024, 7, 1))
+    services.program_update(
+        program_uuid=PROGRAM, title="Old", program_type="micromasters", updated=at(2024, 6, 15)
+    )
+    services.program_update(
+        program_uuid=PROGRAM, title="Same time", program_type="x", updated=at(2024, 7, 1)
+    )
+    assert kept() == ("DSF", "professional", at(2024, 7, 1))
+    assert Program.objects.count() == 1
 
 
 def test_intent_list_shows_codes_utc_times_and_compact_uuids(admin_client):

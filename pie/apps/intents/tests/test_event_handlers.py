@@ -150,6 +150,21 @@ def test_redelivered_event_stores_nothing_new_and_logs_at_info(signal, caplog):
     assert str(event_metadata.id) in redeliveries[0].getMessage()
 
 
+def test_recorded_event_is_logged_at_debug_only(caplog):
+    event_metadata = metadata()
+    with caplog.at_level(logging.DEBUG, logger="pie.apps.intents.handlers"):
+        deliver(PROGRAM_CERTIFICATE_AWARDED, event_metadata)
+
+    (record,) = [r for r in caplog.records if r.name == "pie.apps.intents.handlers"]
+    assert record.levelno == logging.DEBUG
+    intent = ProgramIntent.objects.get()
+    assert record.getMessage() == (
+        f"Event {event_metadata.id} ({event_metadata.event_type}): recorded intent {intent.pk} "
+        f"(EARNED_PROGRAM_CERT CERTAIN_YES) for learner {LEARNER}, program {PROGRAM}."
+    )
+    assert_no_personal_data(caplog.text)
+
+
 def test_same_award_under_a_new_event_id_is_still_one_intent():
     # credentials stamps the event with the credential's modified time, so a re-sent award of
     # an unchanged credential describes the same intent.
