@@ -86,7 +86,7 @@ def staff_browser(browser, live_server):
     browser.get(f"{live_server.url}/admin/login/")
     browser.find_element(By.ID, "id_username").send_keys("staff")
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    click_to_next_page(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]"))
     assert "Site administration" in browser.title
     browser.live_server_url = live_server.url
     return browser
@@ -128,6 +128,23 @@ return Math.max(...[...document.querySelectorAll('#result_list td, #result_list 
 """
 
 
+def click_to_next_page(browser, element) -> None:
+    """
+    Click a link or a submit button and wait until the browser has left the page: a click
+    returns before a form's navigation has happened, and the old page would still answer.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, WAIT_SECONDS).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
+
+
 def screenshot(browser, name: str) -> None:
     folder = os.environ.get("PIE_SCREENSHOTS_DIR")
     if folder:
@@ -148,7 +165,7 @@ def test_staff_opens_the_programs_overview_from_the_intent_list(staff_browser, i
     from selenium.webdriver.common.by import By
 
     staff_browser.get(f"{staff_browser.live_server_url}/admin/intents/programintent/")
-    staff_browser.find_element(By.LINK_TEXT, "PROGRAMS OVERVIEW").click()
+    click_to_next_page(staff_browser, staff_browser.find_element(By.LINK_TEXT, "PROGRAMS OVERVIEW"))
     assert staff_browser.find_element(By.TAG_NAME, "h1").text == "Programs by learners' intent"
     assert cells(staff_browser, "programs") == [
         ["1", f"{PROGRAM}\n{TITLE}", "4", "3", "1", "1", "5"],
@@ -162,7 +179,9 @@ def test_staff_searches_a_uuid_and_reads_the_program_page(staff_browser, intents
 
     staff_browser.get(f"{staff_browser.live_server_url}/admin/intents/programintent/programs/")
     staff_browser.find_element(By.ID, "program-search").send_keys(PROGRAM.hex.upper())
-    staff_browser.find_element(By.CSS_SELECTOR, "input[value='Open program']").click()
+    click_to_next_page(
+        staff_browser, staff_browser.find_element(By.CSS_SELECTOR, "input[value='Open program']")
+    )
 
     assert staff_browser.find_element(By.TAG_NAME, "h1").text == TITLE
     assert staff_browser.find_element(By.ID, "program-uuid").text == str(PROGRAM)
