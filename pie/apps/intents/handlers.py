@@ -17,7 +17,9 @@ database errors raise, so that the consumer logs them like any other failure.
 """
 
 import logging
+import time
 
+from django.db import transaction
 from django.dispatch import receiver
 from edx_django_utils.monitoring import function_trace, set_custom_attribute
 from openedx_events.learning.signals import (
@@ -148,6 +150,41 @@ def _error_kind(error: Exception) -> str:
     return type(error).__name__
 
 
+class _StoredTitles:
+    """
+    The program titles (and types) this process stored lately. Nearly every certificate event
+    repeats its program's title, and storing it again cost a third of an event's time on
+    PostgreSQL (a round trip and a commit, docs/performance.rst), so a title stored less than
+    ``TRUSTED_SECONDS`` ago is not stored again. The kept title stays the newest: a renamed
+    program's first event carries the new title, with a time later than any event that
+    carried the old one, and is stored. Trusting a title for a while only matters when
+    another consumer process stored a different one meanwhile; then the trust runs out.
+    Entries are made only once the title is committed.
+    """
+
+    TRUSTED_SECONDS = 300.0
+
+    def __init__(self):
+        self._stored: dict = {}
+
+    def is_stored(self, program_uuid, title: str, program_type: str) -> bool:
+        stored = self._stored.get(program_uuid)
+        return (
+            stored is not None
+            and stored[0] == (title, program_type)
+            and time.monotonic() - stored[1] < self.TRUSTED_SECONDS
+        )
+
+    def remember(self, program_uuid, title: str, program_type: str) -> None:
+        self._stored[program_uuid] = ((title, program_type), time.monotonic())
+
+    def clear(self) -> None:
+        self._stored.clear()
+
+
+stored_titles = _StoredTitles()
+
+
 def _remember_program(program_certificate, metadata) -> None:
     """
     Keep the program's title and type that the event carries (openedx-events' ProgramData),
@@ -162,7 +199,9 @@ def _remember_program(program_certificate, metadata) -> None:
         updated = parse_effective_timestamp(metadata.time)
     except (InvalidValue, AttributeError, TypeError, ValueError):
         return
-    if title:
-        services.program_update(
-            program_uuid=program_uuid, title=title, program_type=program_type, updated=updated
-        )
+    if not title or stored_titles.is_stored(program_uuid, title, program_type):
+        return
+    services.program_update(
+        program_uuid=program_uuid, title=title, program_type=program_type, updated=updated
+    )
+    transaction.on_commit(lambda: stored_titles.remember(program_uuid, title, program_type))

@@ -14,11 +14,13 @@ from pathlib import Path
 import attr
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openedx_events.learning.signals import PROGRAM_CERTIFICATE_AWARDED
 
 from pie.apps.core.models import User
 from pie.apps.intents import admin as intents_admin
-from pie.apps.intents import services
+from pie.apps.intents import handlers, services
 from pie.apps.intents.models import Certainty, IntentReason, Program, ProgramIntent
 from pie.apps.intents.selectors import program_intent_summary
 from pie.apps.intents.tests.events import metadata, program_certificate
@@ -230,6 +232,53 @@ def test_a_newer_title_replaces_the_kept_one_and_an_older_event_never_does(admin
     deliver("Data Science", at(2024, 6, 1))  # a redelivery of the older event
     deliver("", at(2024, 8, 1))  # no title: nothing to keep
     assert Program.objects.get().title == "Data Science Foundations"
+
+
+@pytest.fixture
+def titles_remembered(django_capture_on_commit_callbacks):
+    """Deliver events as the consumer does: every title write commits, and is remembered."""
+    handlers.stored_titles.clear()
+
+    def deliver(title, time, lms_user_id=5001):
+        certificate = program_certificate(program_uuid=PROGRAM, lms_user_id=lms_user_id)
+        certificate = attr.evolve(
+            certificate, program=attr.evolve(certificate.program, title=title)
+        )
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            PROGRAM_CERTIFICATE_AWARDED.send_event_with_custom_metadata(
+                metadata(time=time), send_robust=False, program_certificate=certificate
+            )
+        table = connection.ops.quote_name(Program._meta.db_table)
+        return sum(table in query["sql"] for query in queries.captured_queries)
+
+    yield deliver
+    handlers.stored_titles.clear()
+
+
+def test_a_title_this_process_just_stored_is_not_stored_again(titles_remembered):
+    assert titles_remembered("Data Science", at(2024, 6, 1)) == 1
+    assert titles_remembered("Data Science", at(2024, 6, 2), lms_user_id=5002) == 0
+    assert titles_remembered("Data Science Foundations", at(2024, 7, 1), lms_user_id=5003) == 1
+    # A late event carrying the old title is older than the renamed program's first one.
+    titles_remembered("Data Science", at(2024, 6, 3), lms_user_id=5004)
+    program = Program.objects.get()
+    assert (program.title, program.updated) == ("Data Science Foundations", at(2024, 7, 1))
+    assert ProgramIntent.objects.count() == 4
+
+
+def test_a_remembered_title_is_stored_again_once_its_trust_runs_out(titles_remembered, monkeypatch):
+    titles_remembered("Data Science", at(2024, 6, 1))
+    # Another consumer process stored another title meanwhile.
+    services.program_update(
+        program_uuid=PROGRAM, title="Renamed", program_type="", updated=at(2024, 6, 5)
+    )
+    assert titles_remembered("Data Science", at(2024, 6, 10), lms_user_id=5002) == 0
+    monkeypatch.setattr(handlers.stored_titles, "TRUSTED_SECONDS", 0.0)
+    assert titles_remembered("Data Science", at(2024, 6, 11), lms_user_id=5003) == 1
+    assert Program.objects.get().title == "Data Science"
 
 
 def test_program_update_keeps_title_type_and_time_of_the_newest_event_only():

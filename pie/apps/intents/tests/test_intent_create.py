@@ -51,10 +51,26 @@ def test_a_new_intent_is_one_insert_and_the_current_intents_upsert():
     with CaptureQueriesContext(connection) as queries:
         create()
     sql = statements(queries)
+    if connection.vendor == "postgresql":
+        # One statement: the insert in a WITH, the upsert of what it returned.
+        assert len(sql) == 1, sql
+        assert sql[0].startswith("WITH new_intent AS (INSERT INTO")
+        assert "intents_intentreason" in sql[0] and 'INSERT INTO "intents_currentintent"' in sql[0]
+        return
     expected = 3 if connection.vendor == "mysql" and "RETURNING" not in sql[0] else 2
     assert len(sql) == expected, sql
     assert sql[0].startswith("INSERT INTO") and "intents_intentreason" in sql[0]
     assert sql[-1].startswith("INSERT INTO") and "intents_currentintent" in sql[-1]
+
+
+def test_outside_a_transaction_a_duplicate_leaves_the_first_intent_whole(transactional_db):
+    # PostgreSQL writes without a transaction of its own there (one statement).
+    reason("BUNDLE_PURCHASE")
+    first = create()
+    with pytest.raises(DuplicateIntentError):
+        create()
+    assert list(ProgramIntent.objects.values_list("pk", flat=True)) == [first.pk]
+    assert CurrentIntent.objects.get().intent_id == first.pk
 
 
 def test_the_returned_intent_is_the_stored_row():
