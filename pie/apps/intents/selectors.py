@@ -7,6 +7,7 @@ best intent (services), the rebuild command and any later caller use these defin
 import datetime
 import uuid
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -144,18 +145,9 @@ BEST_INTENT_FIELDS = (
 )
 
 
-def intents_most_recent_and_certain(*, lms_user_id: int) -> list[dict]:
-    """
-    For each program of the learner, one intent: the most recent CERTAIN_YES or CERTAIN_NO by
-    effective timestamp, or, when the program has no certain intent, its most recent MAYBE.
-    ``lms_user_id`` is valid by the LMS user id rule (pie.apps.core.values): callers parse it.
-
-    Reads the learner's current intents (kept by services, docs/decisions/0008), so the cost
-    does not grow with the learner's history: one indexed query, one row per program, as
-    plain dicts with the keys of BEST_INTENT_FIELDS. Newest effective timestamp first, then
-    program UUID.
-    """
-    rows = (
+def _most_recent_and_certain(lms_user_id: int) -> QuerySet:
+    """The learner's current intents as rows of BEST_INTENT_FIELDS, in the read's order."""
+    return (
         CurrentIntent.objects.filter(lms_user_id=lms_user_id)
         .order_by("-effective_timestamp", "program_uuid")
         .values_list(
@@ -168,7 +160,45 @@ def intents_most_recent_and_certain(*, lms_user_id: int) -> list[dict]:
             "created",
         )
     )
+
+
+def intents_most_recent_and_certain(*, lms_user_id: int) -> list[dict]:
+    """
+    For each program of the learner, one intent: the most recent CERTAIN_YES or CERTAIN_NO by
+    effective timestamp, or, when the program has no certain intent, its most recent MAYBE.
+    ``lms_user_id`` is valid by the LMS user id rule (pie.apps.core.values): callers parse it.
+
+    Reads the learner's current intents (kept by services, docs/decisions/0008), so the cost
+    does not grow with the learner's history: one indexed query, one row per program, as
+    plain dicts with the keys of BEST_INTENT_FIELDS. Newest effective timestamp first, then
+    program UUID.
+    """
+    rows = _most_recent_and_certain(lms_user_id)
     return [dict(zip(BEST_INTENT_FIELDS, row, strict=True)) for row in rows]
+
+
+def intents_most_recent_and_certain_unconverted(*, lms_user_id: int) -> list[tuple]:
+    """
+    The rows of ``intents_most_recent_and_certain``, same query and order, as tuples of
+    BEST_INTENT_FIELDS holding the values as the database driver returns them: timestamps
+    are datetimes in UTC, naive (SQLite, MySQL) or aware (PostgreSQL); program UUIDs are
+    ``uuid.UUID`` (PostgreSQL) or text, 32 hex digits (SQLite) or dashed (MariaDB's uuid).
+
+    For a caller that turns the values straight into text (the API's representation):
+    Django's per-value converters (an aware datetime, a UUID object, per value) cost more than
+    the rest of a 200-program request, and the text is then built from their result again.
+    """
+    sql, params = _most_recent_and_certain(lms_user_id).query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            from psycopg.types.datetime import TimestamptzLoader  # the postgres extra
+
+            # psycopg's own timestamptz loader (C; aware datetimes in the session's time
+            # zone) instead of the Python subclass Django registers to set the tzinfo: 2.1
+            # against 0.7 ms for a learner's 200 rows (in process, PostgreSQL 15).
+            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def program_intent_summary(*, program_uuid: uuid.UUID) -> dict[str, int]:

@@ -1,4 +1,5 @@
 import datetime
+import uuid
 from collections.abc import Callable
 
 from drf_spectacular.utils import extend_schema_field
@@ -99,31 +100,50 @@ class ProgramIntentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _utc_timestamp(value: datetime.datetime) -> str:
-    """An aware datetime as DRF's DateTimeField shows it under TIME_ZONE "UTC"."""
-    text = value.astimezone(datetime.UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+def _utc_text(value: datetime.datetime) -> str:
+    """
+    A timestamp from the database as DRF's DateTimeField shows it under TIME_ZONE "UTC"
+    (``2024-05-01T12:00:00.123456Z``, no fraction when it is zero). A naive value is UTC: that
+    is how Django stores datetimes where the database keeps no offset (SQLite, MySQL).
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return value.isoformat() + "Z"
 
 
-def best_intents_representation(intents: list[dict]) -> list[dict]:
+def _uuid_text(value) -> str:
+    """A program UUID from the database (a ``uuid.UUID``, or its text) as dashed lowercase."""
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
+
+
+def best_intents_representation(rows: list[tuple]) -> list[dict]:
     """
-    Rows of ``selectors.intents_most_recent_and_certain`` as ProgramIntentSerializer shows an
-    intent (same keys, same formats; a test holds them equal), built directly: a
-    ModelSerializer costs about as much per row as the rest of the request (fields built by
-    introspection, one Field call per value).
+    Rows of ``selectors.intents_most_recent_and_certain_unconverted`` as
+    ProgramIntentSerializer shows an intent (same keys, same formats; a test holds them
+    equal), built directly from the database's values: a ModelSerializer costs about as much
+    per row as the rest of the request (fields built by introspection, one Field call per
+    value), and going through Django's typed values first costs as much again.
     """
-    timestamp = _utc_timestamp
+    timestamp, program = _utc_text, _uuid_text
     return [
         {
-            "id": intent["id"],
-            "lms_user_id": intent["lms_user_id"],
-            "program_uuid": str(intent["program_uuid"]),
-            "reason": intent["reason"],
-            "certainty": intent["certainty"],
-            "effective_timestamp": timestamp(intent["effective_timestamp"]),
-            "created": timestamp(intent["created"]),
+            "id": intent_id,
+            "lms_user_id": lms_user_id,
+            "program_uuid": program(program_uuid),
+            "reason": reason,
+            "certainty": certainty,
+            "effective_timestamp": timestamp(effective_timestamp),
+            "created": timestamp(created),
         }
-        for intent in intents
+        for (
+            intent_id,
+            lms_user_id,
+            program_uuid,
+            reason,
+            certainty,
+            effective_timestamp,
+            created,
+        ) in rows
     ]
 
 
