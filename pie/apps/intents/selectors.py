@@ -5,6 +5,7 @@ best intent (services), the rebuild command and any later caller use these defin
 """
 
 import datetime
+import functools
 import uuid
 
 from django.db import connection
@@ -145,50 +146,23 @@ BEST_INTENT_FIELDS = (
 )
 
 
-def _most_recent_and_certain(lms_user_id: int) -> QuerySet:
-    """The learner's current intents as rows of BEST_INTENT_FIELDS, in the read's order."""
-    return (
-        CurrentIntent.objects.filter(lms_user_id=lms_user_id)
-        .order_by("-effective_timestamp", "program_uuid")
-        .values_list(
-            "intent_id",
-            "lms_user_id",
-            "program_uuid",
-            "reason__code",
-            "certainty",
-            "effective_timestamp",
-            "created",
-        )
-    )
-
-
-def intents_most_recent_and_certain(*, lms_user_id: int) -> list[dict]:
+def intents_most_recent_and_certain(*, lms_user_id: int) -> list[tuple]:
     """
     For each program of the learner, one intent: the most recent CERTAIN_YES or CERTAIN_NO by
     effective timestamp, or, when the program has no certain intent, its most recent MAYBE.
     ``lms_user_id`` is valid by the LMS user id rule (pie.apps.core.values): callers parse it.
 
     Reads the learner's current intents (kept by services, docs/decisions/0008), so the cost
-    does not grow with the learner's history: one indexed query, one row per program, as
-    plain dicts with the keys of BEST_INTENT_FIELDS. Newest effective timestamp first, then
-    program UUID.
-    """
-    rows = _most_recent_and_certain(lms_user_id)
-    return [dict(zip(BEST_INTENT_FIELDS, row, strict=True)) for row in rows]
+    does not grow with the learner's history: one indexed query, one row per program. Newest
+    effective timestamp first, then program UUID.
 
-
-def intents_most_recent_and_certain_unconverted(*, lms_user_id: int) -> list[tuple]:
-    """
-    The rows of ``intents_most_recent_and_certain``, same query and order, as tuples of
-    BEST_INTENT_FIELDS holding the values as the database driver returns them: timestamps
+    Rows are tuples of BEST_INTENT_FIELDS holding the values as the database driver returns
+    them, for callers that turn them straight into text (the API's representation): timestamps
     are datetimes in UTC, naive (SQLite, MySQL) or aware (PostgreSQL); program UUIDs are
-    ``uuid.UUID`` (PostgreSQL) or text, 32 hex digits (SQLite) or dashed (MariaDB's uuid).
-
-    For a caller that turns the values straight into text (the API's representation):
-    Django's per-value converters (an aware datetime, a UUID object, per value) cost more than
-    the rest of a 200-program request, and the text is then built from their result again.
+    ``uuid.UUID`` (PostgreSQL) or text, 32 hex digits (SQLite) or dashed (MariaDB's uuid type).
+    Django's per-value converters (an aware datetime, a UUID object per value) cost more than
+    the rest of a 200-program request, and the text was then built from their result again.
     """
-    sql, params = _most_recent_and_certain(lms_user_id).query.sql_with_params()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             from psycopg.types.datetime import TimestamptzLoader  # the postgres extra
@@ -197,8 +171,42 @@ def intents_most_recent_and_certain_unconverted(*, lms_user_id: int) -> list[tup
             # zone) instead of the Python subclass Django registers to set the tzinfo: 2.1
             # against 0.7 ms for a learner's 200 rows (in process, PostgreSQL 15).
             cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(sql, params)
+        cursor.execute(_most_recent_and_certain_sql(), [lms_user_id])
         return cursor.fetchall()
+
+
+@functools.cache
+def _most_recent_and_certain_sql() -> str:
+    """
+    ``SELECT <BEST_INTENT_FIELDS' columns> FROM <current intents> JOIN <reasons> WHERE <the
+    learner> ORDER BY <effective timestamp> DESC, <program UUID>``. Built once per process:
+    building and compiling it with the ORM took longer than running it (0.32 against 0.08 ms
+    for 10 rows, in process, SQLite; 0.65 against 0.60 ms on PostgreSQL).
+    """
+    quote = connection.ops.quote_name
+    current = quote(CurrentIntent._meta.db_table)
+    column = {
+        field.name: f"{current}.{quote(field.column)}"
+        for field in CurrentIntent._meta.concrete_fields
+    }
+    reasons = quote(IntentReason._meta.db_table)
+    code = f"{reasons}.{quote(IntentReason._meta.get_field('code').column)}"
+    reason_id = f"{reasons}.{quote(IntentReason._meta.pk.column)}"
+    selected = [
+        column["intent"],
+        column["lms_user_id"],
+        column["program_uuid"],
+        code,
+        column["certainty"],
+        column["effective_timestamp"],
+        column["created"],
+    ]
+    return (
+        f"SELECT {', '.join(selected)} FROM {current} "
+        f"INNER JOIN {reasons} ON {column['reason']} = {reason_id} "
+        f"WHERE {column['lms_user_id']} = %s "
+        f"ORDER BY {column['effective_timestamp']} DESC, {column['program_uuid']} ASC"
+    )
 
 
 def program_intent_summary(*, program_uuid: uuid.UUID) -> dict[str, int]:

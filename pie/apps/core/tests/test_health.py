@@ -84,7 +84,7 @@ def test_api_answers_503_json_when_the_database_fails_inside_the_view(client):
     url = "/api/v1/program_intents/most_recent_and_certain/"
     assert client.get(url, HTTP_AUTHORIZATION=f"JWT {token}").status_code == 200
     with mock.patch(
-        "pie.apps.intents.selectors.intents_most_recent_and_certain_unconverted",
+        "pie.apps.intents.selectors.intents_most_recent_and_certain",
         side_effect=OperationalError("server closed the connection"),
     ):
         response = client.get(url, HTTP_AUTHORIZATION=f"JWT {token}")
@@ -117,7 +117,7 @@ def test_database_errors_inside_a_view_follow_the_same_outage_rule_as_authentica
 
     token = create_dev_token(lms_user_id=5)
     with mock.patch(
-        "pie.apps.intents.selectors.intents_most_recent_and_certain_unconverted", side_effect=error
+        "pie.apps.intents.selectors.intents_most_recent_and_certain", side_effect=error
     ):
         response = client.get(
             "/api/v1/program_intents/most_recent_and_certain/", HTTP_AUTHORIZATION=f"JWT {token}"

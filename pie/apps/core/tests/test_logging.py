@@ -62,7 +62,7 @@ def test_a_500_is_logged_with_its_traceback_and_no_token_or_email(client, caplog
     with (
         caplog.at_level(logging.INFO),
         mock.patch(
-            "pie.apps.intents.selectors.intents_most_recent_and_certain_unconverted",
+            "pie.apps.intents.selectors.intents_most_recent_and_certain",
             side_effect=RuntimeError("a bug in the selector"),
         ),
     ):
@@ -121,7 +121,7 @@ def test_a_drf_500_is_one_request_line_and_one_traceback(make_client, caplog):
     with (
         caplog.at_level(logging.DEBUG),
         mock.patch(
-            "pie.apps.intents.selectors.intents_most_recent_and_certain_unconverted",
+            "pie.apps.intents.selectors.intents_most_recent_and_certain",
             side_effect=RuntimeError("a bug"),
         ),
     ):

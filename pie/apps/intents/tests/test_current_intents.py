@@ -11,10 +11,7 @@ from pie.apps.intents.api.v1.serializers import (
     best_intents_representation,
 )
 from pie.apps.intents.models import CurrentIntent, ProgramIntent
-from pie.apps.intents.selectors import (
-    intents_most_recent_and_certain,
-    intents_most_recent_and_certain_unconverted,
-)
+from pie.apps.intents.selectors import intents_most_recent_and_certain
 from pie.apps.intents.services import learner_retire
 from pie.apps.intents.tests.factories import ProgramIntentFactory, reason
 
@@ -31,10 +28,9 @@ def test_best_intents_are_shown_exactly_as_the_intent_serializer_shows_intents()
             program_uuid=uuid.UUID(int=n + 1),
             effective_timestamp=T0 + datetime.timedelta(days=n, microseconds=-n * 123456),
         )
-    rows = intents_most_recent_and_certain_unconverted(lms_user_id=LEARNER)
-    ids = [row["id"] for row in intents_most_recent_and_certain(lms_user_id=LEARNER)]
-    intents = ProgramIntent.objects.select_related("reason").in_bulk(ids)
-    expected = ProgramIntentSerializer([intents[pk] for pk in ids], many=True).data
+    rows = intents_most_recent_and_certain(lms_user_id=LEARNER)
+    intents = ProgramIntent.objects.select_related("reason").in_bulk([row[0] for row in rows])
+    expected = ProgramIntentSerializer([intents[row[0]] for row in rows], many=True).data
     assert best_intents_representation(rows) == expected
 
 
@@ -60,9 +56,7 @@ def test_check_fails_and_rebuild_repairs_a_write_that_bypassed_the_services(caps
     call_command("rebuild_current_intents")
 
     assert "Repaired 2 difference" in capsys.readouterr().out
-    assert [row["id"] for row in intents_most_recent_and_certain(lms_user_id=LEARNER)] == [
-        better.pk
-    ]
+    assert [row[0] for row in intents_most_recent_and_certain(lms_user_id=LEARNER)] == [better.pk]
     call_command("rebuild_current_intents", "--check")
 
 

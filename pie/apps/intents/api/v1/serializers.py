@@ -118,11 +118,11 @@ def _uuid_text(value) -> str:
 
 def best_intents_representation(rows: list[tuple]) -> list[dict]:
     """
-    Rows of ``selectors.intents_most_recent_and_certain_unconverted`` as
-    ProgramIntentSerializer shows an intent (same keys, same formats; a test holds them
-    equal), built directly from the database's values: a ModelSerializer costs about as much
-    per row as the rest of the request (fields built by introspection, one Field call per
-    value), and going through Django's typed values first costs as much again.
+    Rows of ``selectors.intents_most_recent_and_certain`` as ProgramIntentSerializer shows an
+    intent (same keys, same formats; a test holds them equal), built directly from the
+    database's values: a ModelSerializer costs about as much per row as the rest of the
+    request (fields built by introspection, one Field call per value), and going through
+    Django's typed values first costs as much again.
     """
     timestamp, program = _utc_text, _uuid_text
     return [

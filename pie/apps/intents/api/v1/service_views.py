@@ -137,9 +137,7 @@ class LearnerMostRecentAndCertainView(APIView):
         responses={200: ProgramIntentSerializer(many=True), **SERVICE_ERRORS},
     )
     def get(self, request, lms_user_id):
-        intents = selectors.intents_most_recent_and_certain_unconverted(
-            lms_user_id=_path_lms_user_id(self)
-        )
+        intents = selectors.intents_most_recent_and_certain(lms_user_id=_path_lms_user_id(self))
         return Response(best_intents_representation(intents))
 
 

@@ -98,7 +98,5 @@ class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
         renderer_classes=[PlainDataJSONRenderer, BrowsableAPIRenderer],
     )
     def most_recent_and_certain(self, request):
-        intents = selectors.intents_most_recent_and_certain_unconverted(
-            lms_user_id=self._lms_user_id()
-        )
+        intents = selectors.intents_most_recent_and_certain(lms_user_id=self._lms_user_id())
         return Response(best_intents_representation(intents))
