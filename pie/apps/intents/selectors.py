@@ -156,27 +156,31 @@ def intents_most_recent_and_certain(*, lms_user_id: int) -> list[tuple]:
     does not grow with the learner's history: one indexed query, one row per program. Newest
     effective timestamp first, then program UUID.
 
-    Rows are tuples of BEST_INTENT_FIELDS holding the values as the database driver returns
-    them, for callers that turn them straight into text (the API's representation): timestamps
-    are datetimes in UTC, naive (SQLite, MySQL) or aware (PostgreSQL); program UUIDs are
-    ``uuid.UUID`` (PostgreSQL) or text, 32 hex digits (SQLite) or dashed (MariaDB's uuid type).
-    Django's per-value converters (an aware datetime, a UUID object per value) cost more than
-    the rest of a 200-program request, and the text was then built from their result again.
+    Rows are tuples of BEST_INTENT_FIELDS as plain data for the API's representation:
+    timestamps are text in UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` written by the database (the
+    fraction ``.000000`` or absent for whole seconds); program UUIDs are ``uuid.UUID``
+    (PostgreSQL) or text, 32 hex digits (SQLite) or dashed (MariaDB's uuid type). Building
+    aware datetimes and UUID objects per value (Django's converters, or the drivers' own
+    datetime parsing, in Python on SQLite and MySQL) and then text from them cost more than
+    the rest of a 200-program request.
     """
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            from psycopg.types.datetime import TimestamptzLoader  # the postgres extra
-
-            # psycopg's own timestamptz loader (C; aware datetimes in the session's time
-            # zone) instead of the Python subclass Django registers to set the tzinfo: 2.1
-            # against 0.7 ms for a learner's 200 rows (in process, PostgreSQL 15).
-            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(_most_recent_and_certain_sql(), [lms_user_id])
+        cursor.execute(_most_recent_and_certain_sql(connection.vendor), [lms_user_id])
         return cursor.fetchall()
 
 
+def _utc_text_sql(column: str, vendor: str) -> str:
+    """SQL for a DateTimeField ``column`` as text in UTC, ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
+    if vendor == "postgresql":
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    if vendor == "mysql":  # Django keeps datetimes in UTC there; %% is a literal %
+        return f"DATE_FORMAT({column}, '%%Y-%%m-%%dT%%H:%%i:%%s.%%fZ')"
+    # SQLite: Django keeps the text of a UTC datetime, with its fraction unless it is zero.
+    return f"REPLACE({column}, ' ', 'T') || 'Z'"
+
+
 @functools.cache
-def _most_recent_and_certain_sql() -> str:
+def _most_recent_and_certain_sql(vendor: str) -> str:
     """
     ``SELECT <BEST_INTENT_FIELDS' columns> FROM <current intents> JOIN <reasons> WHERE <the
     learner> ORDER BY <effective timestamp> DESC, <program UUID>``. Built once per process:
@@ -198,8 +202,8 @@ def _most_recent_and_certain_sql() -> str:
         column["program_uuid"],
         code,
         column["certainty"],
-        column["effective_timestamp"],
-        column["created"],
+        _utc_text_sql(column["effective_timestamp"], vendor),
+        _utc_text_sql(column["created"], vendor),
     ]
     return (
         f"SELECT {', '.join(selected)} FROM {current} "
