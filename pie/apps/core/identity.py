@@ -16,9 +16,10 @@ a person's JWTs and sign-ins act as one account, whichever came first.
 - A retired learner's id never gets an account again.
 """
 
+import functools
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from pie.apps.core.models import User
 from pie.apps.core.selectors import lms_user_id_is_retired
@@ -109,9 +110,18 @@ def user_for_lms_claims(claims: LmsClaims) -> User:
 
 
 def _user_named(username: str) -> User | None:
-    # Usernames are unique, so no ORDER BY: .first() adds one, a third of the lookup's cost on
-    # every authenticated request (measured in process, SQLite).
-    return next(iter(User.objects.filter(username=username)[:1]), None)
+    # Plain SQL, built once: every authenticated request runs this lookup, and the ORM took
+    # longer to build and compile it than the database to answer it (0.27 against 0.11 ms in
+    # process on SQLite, 0.59 against 0.34 ms on MariaDB). Usernames are unique: no ORDER BY.
+    return next(iter(User.objects.raw(_user_named_sql(), [username])), None)
+
+
+@functools.cache
+def _user_named_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in User._meta.concrete_fields)
+    username = quote(User._meta.get_field("username").column)
+    return f"SELECT {columns} FROM {quote(User._meta.db_table)} WHERE {username} = %s LIMIT 1"
 
 
 def _user_create(claims: LmsClaims) -> User:

@@ -5,8 +5,10 @@ best intent (services), the rebuild command and any later caller use these defin
 """
 
 import datetime
+import functools
 import uuid
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -144,31 +146,71 @@ BEST_INTENT_FIELDS = (
 )
 
 
-def intents_most_recent_and_certain(*, lms_user_id: int) -> list[dict]:
+def intents_most_recent_and_certain(*, lms_user_id: int) -> list[tuple]:
     """
     For each program of the learner, one intent: the most recent CERTAIN_YES or CERTAIN_NO by
     effective timestamp, or, when the program has no certain intent, its most recent MAYBE.
     ``lms_user_id`` is valid by the LMS user id rule (pie.apps.core.values): callers parse it.
 
     Reads the learner's current intents (kept by services, docs/decisions/0008), so the cost
-    does not grow with the learner's history: one indexed query, one row per program, as
-    plain dicts with the keys of BEST_INTENT_FIELDS. Newest effective timestamp first, then
-    program UUID.
+    does not grow with the learner's history: one indexed query, one row per program. Newest
+    effective timestamp first, then program UUID.
+
+    Rows are tuples of BEST_INTENT_FIELDS as plain data for the API's representation:
+    timestamps are text in UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` written by the database (the
+    fraction ``.000000`` or absent for whole seconds); program UUIDs are ``uuid.UUID``
+    (PostgreSQL) or text, 32 hex digits (SQLite) or dashed (MariaDB's uuid type). Building
+    aware datetimes and UUID objects per value (Django's converters, or the drivers' own
+    datetime parsing, in Python on SQLite and MySQL) and then text from them cost more than
+    the rest of a 200-program request.
     """
-    rows = (
-        CurrentIntent.objects.filter(lms_user_id=lms_user_id)
-        .order_by("-effective_timestamp", "program_uuid")
-        .values_list(
-            "intent_id",
-            "lms_user_id",
-            "program_uuid",
-            "reason__code",
-            "certainty",
-            "effective_timestamp",
-            "created",
-        )
+    with connection.cursor() as cursor:
+        cursor.execute(_most_recent_and_certain_sql(connection.vendor), [lms_user_id])
+        return cursor.fetchall()
+
+
+def _utc_text_sql(column: str, vendor: str) -> str:
+    """SQL for a DateTimeField ``column`` as text in UTC, ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
+    if vendor == "postgresql":
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    if vendor == "mysql":  # Django keeps datetimes in UTC there; %% is a literal %
+        return f"DATE_FORMAT({column}, '%%Y-%%m-%%dT%%H:%%i:%%s.%%fZ')"
+    # SQLite: Django keeps the text of a UTC datetime, with its fraction unless it is zero.
+    return f"REPLACE({column}, ' ', 'T') || 'Z'"
+
+
+@functools.cache
+def _most_recent_and_certain_sql(vendor: str) -> str:
+    """
+    ``SELECT <BEST_INTENT_FIELDS' columns> FROM <current intents> JOIN <reasons> WHERE <the
+    learner> ORDER BY <effective timestamp> DESC, <program UUID>``. Built once per process:
+    building and compiling it with the ORM took longer than running it (0.32 against 0.08 ms
+    for 10 rows, in process, SQLite; 0.65 against 0.60 ms on PostgreSQL).
+    """
+    quote = connection.ops.quote_name
+    current = quote(CurrentIntent._meta.db_table)
+    column = {
+        field.name: f"{current}.{quote(field.column)}"
+        for field in CurrentIntent._meta.concrete_fields
+    }
+    reasons = quote(IntentReason._meta.db_table)
+    code = f"{reasons}.{quote(IntentReason._meta.get_field('code').column)}"
+    reason_id = f"{reasons}.{quote(IntentReason._meta.pk.column)}"
+    selected = [
+        column["intent"],
+        column["lms_user_id"],
+        column["program_uuid"],
+        code,
+        column["certainty"],
+        _utc_text_sql(column["effective_timestamp"], vendor),
+        _utc_text_sql(column["created"], vendor),
+    ]
+    return (
+        f"SELECT {', '.join(selected)} FROM {current} "
+        f"INNER JOIN {reasons} ON {column['reason']} = {reason_id} "
+        f"WHERE {column['lms_user_id']} = %s "
+        f"ORDER BY {column['effective_timestamp']} DESC, {column['program_uuid']} ASC"
     )
-    return [dict(zip(BEST_INTENT_FIELDS, row, strict=True)) for row in rows]
 
 
 def program_intent_summary(*, program_uuid: uuid.UUID) -> dict[str, int]:

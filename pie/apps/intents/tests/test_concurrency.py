@@ -117,9 +117,7 @@ def test_racing_posts_for_one_program_leave_the_best_intent_current(make_client,
         lms_user_id=LEARNER, certainty__in=["CERTAIN_YES", "CERTAIN_NO"]
     )
     expected = best.order_by("-effective_timestamp", "-id").first()
-    assert [row["id"] for row in intents_most_recent_and_certain(lms_user_id=LEARNER)] == [
-        expected.pk
-    ]
+    assert [row[0] for row in intents_most_recent_and_certain(lms_user_id=LEARNER)] == [expected.pk]
     assert CurrentIntent.objects.count() == 1
     assert current_intents_check().differences == 0
 

@@ -9,10 +9,11 @@ from django.core.management import CommandError, call_command
 from pie.apps.intents.api.v1.serializers import (
     ProgramIntentSerializer,
     best_intents_representation,
+    intent_representation,
 )
 from pie.apps.intents.models import CurrentIntent, ProgramIntent
 from pie.apps.intents.selectors import intents_most_recent_and_certain
-from pie.apps.intents.services import learner_retire
+from pie.apps.intents.services import intent_create, learner_retire
 from pie.apps.intents.tests.factories import ProgramIntentFactory, reason
 
 pytestmark = pytest.mark.django_db
@@ -29,9 +30,22 @@ def test_best_intents_are_shown_exactly_as_the_intent_serializer_shows_intents()
             effective_timestamp=T0 + datetime.timedelta(days=n, microseconds=-n * 123456),
         )
     rows = intents_most_recent_and_certain(lms_user_id=LEARNER)
-    intents = ProgramIntent.objects.select_related("reason").in_bulk([row["id"] for row in rows])
-    expected = ProgramIntentSerializer([intents[row["id"]] for row in rows], many=True).data
+    intents = ProgramIntent.objects.select_related("reason").in_bulk([row[0] for row in rows])
+    expected = ProgramIntentSerializer([intents[row[0]] for row in rows], many=True).data
     assert best_intents_representation(rows) == expected
+
+
+def test_a_recorded_intent_is_shown_exactly_as_the_intent_serializer_shows_it():
+    paris = datetime.timezone(datetime.timedelta(hours=2))
+    for when in (T0, T0.replace(microsecond=0), T0.astimezone(paris)):
+        intent = intent_create(
+            lms_user_id=LEARNER,
+            program_uuid=uuid.uuid4(),
+            reason="BUNDLE_PURCHASE",
+            certainty="CERTAIN_YES",
+            effective_timestamp=when,
+        )
+        assert intent_representation(intent) == ProgramIntentSerializer(intent).data
 
 
 def test_check_passes_when_every_write_went_through_the_services(capsys):
@@ -56,9 +70,7 @@ def test_check_fails_and_rebuild_repairs_a_write_that_bypassed_the_services(caps
     call_command("rebuild_current_intents")
 
     assert "Repaired 2 difference" in capsys.readouterr().out
-    assert [row["id"] for row in intents_most_recent_and_certain(lms_user_id=LEARNER)] == [
-        better.pk
-    ]
+    assert [row[0] for row in intents_most_recent_and_certain(lms_user_id=LEARNER)] == [better.pk]
     call_command("rebuild_current_intents", "--check")
 
 

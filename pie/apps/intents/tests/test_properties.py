@@ -116,7 +116,8 @@ def test_current_intents_match_the_plain_python_rule_after_interleaved_writes(wr
         mine = [intent for intent in stored if intent.lms_user_id == learner]
         expected = best_by_rule(mine, key=lambda intent: intent.program_uuid)
         selected = intents_most_recent_and_certain(lms_user_id=learner)
-        assert {row["program_uuid"]: row["id"] for row in selected} == expected
+        # Program UUIDs as the database returns them: uuid.UUID or its text.
+        assert {uuid.UUID(str(row[2])): row[0] for row in selected} == expected
         assert len(selected) == len(expected)
     assert current_intents_check().differences == 0
 

@@ -5,8 +5,16 @@ import uuid
 
 import pytest
 
+from pie.apps.intents.api.v1.serializers import (
+    ProgramIntentSerializer,
+    best_intents_representation,
+)
 from pie.apps.intents.models import Certainty, ProgramIntent
-from pie.apps.intents.selectors import intents_for_learner, intents_most_recent_and_certain
+from pie.apps.intents.selectors import (
+    BEST_INTENT_FIELDS,
+    intents_for_learner,
+    intents_most_recent_and_certain,
+)
 from pie.apps.intents.tests.factories import ProgramIntentFactory, reason
 
 pytestmark = pytest.mark.django_db
@@ -34,14 +42,11 @@ def intent(certainty, hours, program=PROGRAM, learner=LEARNER, reason_code="BUND
 def selected(learner=LEARNER):
     """The selected intents, as ProgramIntent rows in the selector's order."""
     rows = intents_most_recent_and_certain(lms_user_id=learner)
-    intents = ProgramIntent.objects.in_bulk([row["id"] for row in rows])
-    for row in rows:  # every value a read returns is the selected intent's own
-        intent = intents[row["id"]]
-        assert row["certainty"] == intent.certainty
-        assert row["effective_timestamp"] == intent.effective_timestamp
-        assert row["created"] == intent.created
-        assert row["reason"] == intent.reason.code
-    return [intents[row["id"]] for row in rows]
+    intents = ProgramIntent.objects.select_related("reason").in_bulk([row[0] for row in rows])
+    chosen = [intents[row[0]] for row in rows]
+    # Every value a read returns is the selected intent's own, as the API shows it.
+    assert best_intents_representation(rows) == ProgramIntentSerializer(chosen, many=True).data
+    return chosen
 
 
 def test_learner_with_no_intents_gets_an_empty_list():
@@ -164,7 +169,8 @@ def test_selection_is_one_query(django_assert_num_queries):
         intent(Certainty.MAYBE if n % 2 else Certainty.CERTAIN_YES, n, program=uuid.UUID(int=n % 5))
     with django_assert_num_queries(1):
         rows = intents_most_recent_and_certain(lms_user_id=LEARNER)
-        assert [row["reason"] for row in rows] and len(rows) == 5  # reasons joined
+        reasons = [dict(zip(BEST_INTENT_FIELDS, row, strict=True))["reason"] for row in rows]
+        assert reasons == ["BUNDLE_PURCHASE"] * 5  # reasons joined
 
 
 def test_history_is_newest_first_and_filters_by_program():

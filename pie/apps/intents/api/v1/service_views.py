@@ -25,6 +25,7 @@ from pie.apps.intents.api.v1.serializers import (
     ProgramPathSerializer,
     RetireUserSerializer,
     best_intents_representation,
+    intent_representation,
 )
 from pie.apps.intents.api.v1.shared import (
     ERROR_RESPONSES,
@@ -103,7 +104,7 @@ class LearnerIntentsView(generics.ListAPIView):
         lms_user_id = _path_lms_user_id(self)
         if not isinstance(request.data, list):
             intent = record_intent(lms_user_id=lms_user_id, data=request.data)
-            return Response(ProgramIntentSerializer(intent).data, status=status.HTTP_201_CREATED)
+            return Response(intent_representation(intent), status=status.HTTP_201_CREATED)
         if not 0 < len(request.data) <= MAX_INTENTS_PER_REQUEST:
             raise ValidationError(
                 {"non_field_errors": [f"Send 1 to {MAX_INTENTS_PER_REQUEST} intents per request."]}
@@ -118,7 +119,7 @@ class LearnerIntentsView(generics.ListAPIView):
                 )
             else:
                 results.append(
-                    {"index": index, "status": 201, "intent": ProgramIntentSerializer(intent).data}
+                    {"index": index, "status": 201, "intent": intent_representation(intent)}
                 )
         created = sum(1 for result in results if result["status"] == 201)
         return Response(

@@ -13,6 +13,7 @@ from pie.apps.intents.api.v1.serializers import (
     ProgramIntentCreateSerializer,
     ProgramIntentSerializer,
     best_intents_representation,
+    intent_representation,
 )
 from pie.apps.intents.api.v1.shared import (
     ERROR_RESPONSES,
@@ -78,7 +79,7 @@ class ProgramIntentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
     )
     def create(self, request, *args, **kwargs):
         intent = record_intent(lms_user_id=self._lms_user_id(), data=request.data)
-        return Response(ProgramIntentSerializer(intent).data, status=status.HTTP_201_CREATED)
+        return Response(intent_representation(intent), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="My best-known intent per program",
