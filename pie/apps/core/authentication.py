@@ -9,14 +9,15 @@ unset it accepts any HS256 signature. PIE therefore installs ``decode_jwt`` belo
 See docs/decisions/0003-jwt-verification.rst.
 """
 
-import contextvars
 import functools
 import json
+import time
 
 import jwt
 from django.conf import settings
-from django.core.signals import request_finished, request_started
+from django.core.signals import setting_changed
 from django.db import DatabaseError
+from django.dispatch import receiver
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from rest_framework import exceptions
 
@@ -82,26 +83,26 @@ def _check_version(payload: dict) -> None:
         raise jwt.InvalidTokenError(f"JWT version {version} is not supported.")
 
 
-# Tokens verified during the current request. edx-drf-extensions decodes the request's token
-# a second time, in the NotJwtRestrictedApplication permission that its
-# EnsureJWTAuthSettingsMiddleware adds to every JWT view; that decode reuses the first's result.
-# The cache exists only between Django's request_started and request_finished signals, so a
-# result never outlives its request (outside requests every call verifies the token).
-_verified_in_request: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
-    "pie_verified_jwts", default=None
-)
+# Verified tokens, by their text, most recently used kept (ADR 0012). A JWT cannot change:
+# once its signature, issuer and audience have passed, only its expiry can turn it away, and
+# that is checked at every use. A learner's micro-frontend sends the same JWT cookie with
+# every call until it expires, and edx-drf-extensions decodes a request's token twice (again
+# in the NotJwtRestrictedApplication permission its EnsureJWTAuthSettingsMiddleware adds), so
+# each worker verifies a token once. Only verified tokens are kept: a refusal raises, and
+# lru_cache keeps no result. The keys are settings, which change only at a restart, or in
+# tests, where setting_changed empties the cache.
+VERIFIED_TOKENS_KEPT = 4096
 
 
-def _start_request_cache(**kwargs) -> None:
-    _verified_in_request.set({})
+@functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _verified(token: str) -> dict:
+    return _verify_and_decode(token)
 
 
-def _end_request_cache(**kwargs) -> None:
-    _verified_in_request.set(None)
-
-
-request_started.connect(_start_request_cache, dispatch_uid="pie.jwt.request_started")
-request_finished.connect(_end_request_cache, dispatch_uid="pie.jwt.request_finished")
+@receiver(setting_changed)
+def _forget_verified_tokens(setting, **kwargs) -> None:
+    if setting == "JWT_AUTH":
+        _verified.cache_clear()
 
 
 def decode_jwt(token: str) -> dict:
@@ -113,12 +114,12 @@ def decode_jwt(token: str) -> dict:
     at all a token is refused. Expiry, issued-at, issuer and audience are always required
     and verified. The result carries the defaults edx-drf-extensions' decoder adds.
     """
-    verified = _verified_in_request.get()
-    if verified is None:
-        return _verify_and_decode(token)
-    if token not in verified:
-        verified[token] = _verify_and_decode(token)
-    return dict(verified[token])
+    payload = _verified(token)
+    # PyJWT's own rule, at this use: refused at or past the expiry, less the leeway. The claim
+    # passed PyJWT's int() when the token was verified.
+    if int(payload["exp"]) <= time.time() - settings.JWT_AUTH.get("JWT_LEEWAY", 0):
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return dict(payload)
 
 
 def _verify_and_decode(token: str) -> dict:

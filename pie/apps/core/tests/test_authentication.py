@@ -243,20 +243,62 @@ def test_rs256_header_with_an_hmac_signature_from_the_issuer_secret_is_401(
     assert get(client, f"{header}.{body}.{b64(signature)}").status_code == 401
 
 
-def test_token_is_verified_once_per_request_and_again_on_the_next(client, settings):
-    """edx-drf-extensions decodes the token twice per request; PIE verifies it once."""
+@pytest.fixture
+def verifications():
+    """Counts the tokens PIE verifies, from an empty cache of verified tokens."""
     from unittest import mock
 
     from pie.apps.core import authentication
 
-    token = sign_dev_token(dev_token_payload(lms_user_id=77))
+    authentication._verified.cache_clear()
     with mock.patch.object(
         authentication, "_verify_and_decode", wraps=authentication._verify_and_decode
     ) as verify:
+        yield verify
+    authentication._verified.cache_clear()
+
+
+def test_a_token_is_verified_once_while_it_is_reused(client, verifications):
+    """edx-drf-extensions decodes the token twice per request; an MFE sends it every call."""
+    token = sign_dev_token(dev_token_payload(lms_user_id=77))
+    for _ in range(3):
         assert get(client, token).status_code == 200
-        assert verify.call_count == 1
-        # The LMS rotates its secret: the same token is refused on the very next request.
-        issuer = {**settings.JWT_AUTH["JWT_ISSUERS"][0], "SECRET_KEY": "a-rotated-secret"}
-        settings.JWT_AUTH = {**settings.JWT_AUTH, "JWT_ISSUERS": [issuer]}
-        assert get(client, token).status_code == 401
-        assert verify.call_count == 2
+    assert verifications.call_count == 1
+
+
+def test_a_verified_token_is_refused_once_the_keys_change(client, settings, verifications):
+    token = sign_dev_token(dev_token_payload(lms_user_id=77))
+    assert get(client, token).status_code == 200
+    # The LMS rotates its secret: the same token is refused on the very next request.
+    issuer = {**settings.JWT_AUTH["JWT_ISSUERS"][0], "SECRET_KEY": "a-rotated-secret"}
+    settings.JWT_AUTH = {**settings.JWT_AUTH, "JWT_ISSUERS": [issuer]}
+    assert get(client, token).status_code == 401
+    assert verifications.call_count == 2
+
+
+def test_a_verified_token_is_refused_once_it_expires(client, settings, verifications):
+    from unittest import mock
+
+    token = sign_dev_token(dev_token_payload(lms_user_id=77, lifetime_seconds=60))
+    assert get(client, token).status_code == 200
+    # Refused from its expiry on, less the leeway (as PyJWT refuses it).
+    leeway = settings.JWT_AUTH["JWT_LEEWAY"]
+    expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
+    with mock.patch("pie.apps.core.authentication.time.time", return_value=expiry + leeway - 0.5):
+        assert get(client, token).status_code == 200
+    with mock.patch("pie.apps.core.authentication.time.time", return_value=expiry + leeway):
+        response = get(client, token)
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"].lower()
+    settings.JWT_AUTH = {**settings.JWT_AUTH, "JWT_LEEWAY": 30}
+    with mock.patch("pie.apps.core.authentication.time.time", return_value=expiry + 29):
+        assert get(client, token).status_code == 200
+    assert verifications.call_count == 2  # the leeway is a setting: verified again
+
+
+def test_a_refused_token_is_verified_again_at_every_use(client, verifications):
+    payload = dev_token_payload(lms_user_id=77)
+    forged = sign_dev_token(payload, secret="not-the-issuers-secret")
+    assert get(client, forged).status_code == 401
+    assert get(client, forged).status_code == 401
+    assert verifications.call_count == 2

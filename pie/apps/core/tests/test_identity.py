@@ -217,3 +217,23 @@ def test_failed_authentication_logs_no_edx_user_retrieval_line(client, caplog, o
     assert "User retrieval failed" not in caplog.text
     assert "opsadmin" not in caplog.text
     assert "Traceback" not in caplog.text
+
+
+def test_the_account_a_token_loads_reads_like_the_orms():
+    """The account is made from one plain row (identity._user_named); nothing reads different."""
+    from pie.apps.core.identity import LmsClaims, user_for_lms_claims
+
+    stored = User.objects.create(
+        username="ada", email="ada@example.com", lms_user_id=LEARNER, is_lms_account=True,
+        first_name="Ada", is_staff=True,
+    )  # fmt: skip
+    claims = LmsClaims(username="ada", lms_user_id=LEARNER, email=None, is_staff=None)
+    loaded = user_for_lms_claims(claims)
+    assert loaded == stored
+    for name in ("is_staff", "is_superuser", "is_active", "is_lms_account"):
+        assert getattr(loaded, name) is getattr(stored, name), name
+    assert (loaded.lms_user_id, loaded.email) == (LEARNER, "ada@example.com")
+    # Columns a request does not need load when read.
+    assert loaded.first_name == "Ada"
+    assert loaded.date_joined == stored.date_joined
+    assert loaded.has_usable_password() is stored.has_usable_password()
