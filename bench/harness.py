@@ -6,7 +6,6 @@ GET /health/. Nothing here contacts anything but 127.0.0.1 and the database name
 
 import contextlib
 import csv
-import http.client
 import json
 import logging
 import os
@@ -404,21 +403,36 @@ def workdir(keep: bool, prefix: str = "pie-bench-"):
 
 
 def request(port: int, path: str, token: str | None = None, body: dict | None = None):
-    """One GET (POST with a body) on a new connection: (status, body, seconds)."""
-    headers = {"Authorization": f"JWT {token}"} if token else {}
-    payload = None
+    """
+    One GET (POST with a body) on a new connection: (status, body, seconds). The time runs
+    until the server closes the connection, as gunicorn's sync worker does after each
+    request: so it includes what the worker does after sending the response (Django's
+    request_finished, where SQLite checkpoints the WAL a POST wrote as its connection
+    closes), which would otherwise be paid by whichever request came next.
+    """
+    method = "GET" if body is None else "POST"
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", "Connection: close"]
+    if token:
+        lines.append(f"Authorization: JWT {token}")
+    payload = b""
     if body is not None:
-        headers["Content-Type"] = "application/json"
-        payload = json.dumps(body)
-    connection = http.client.HTTPConnection(HOST, port, timeout=30)
-    try:
-        started = time.perf_counter()
-        connection.request("GET" if body is None else "POST", path, body=payload, headers=headers)
-        response = connection.getresponse()
-        content = response.read()
-        return response.status, content, time.perf_counter() - started
-    finally:
-        connection.close()
+        payload = json.dumps(body).encode()
+        lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    message = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+    started = time.perf_counter()
+    with socket.create_connection((HOST, port), timeout=30) as connection:
+        connection.sendall(message)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    seconds = time.perf_counter() - started
+    head, _, content = b"".join(chunks).partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1."):
+        raise ConnectionError(f"{method} {path}: no HTTP response ({head[:80]!r})")
+    status = int(head.split(b" ", 2)[1])
+    if b"\r\ntransfer-encoding: chunked" in head.lower():
+        raise ConnectionError(f"{method} {path}: a chunked response; the bench reads whole ones")
+    return status, content, seconds
 
 
 def interleaved(targets: dict, rounds: int, per_round: int, warmup: int) -> dict:
