@@ -75,11 +75,12 @@ def intent_create(
     db = transaction.get_connection()
     one_statement = db.vendor == "postgresql"
     try:
-        # In a caller's transaction, a savepoint: a duplicate must not break the caller's
-        # transaction (PostgreSQL aborts a transaction at its first error).
+        # In a caller's transaction (atomic, or autocommit turned off), a savepoint: a
+        # duplicate must not break the caller's transaction (PostgreSQL aborts a transaction
+        # at its first error).
         with (
             contextlib.nullcontext()
-            if one_statement and not db.in_atomic_block
+            if one_statement and db.get_autocommit()
             else transaction.atomic()
         ):
             prepared = _intent_insert(db, intent, code, with_current_upsert=one_statement)

@@ -3,11 +3,12 @@ services.intent_create directly: the one write every API POST and event goes thr
 its statements (docs/decisions/0009). Behaviour through HTTP is in test_api.py.
 """
 
+import contextlib
 import datetime
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from pie.apps.core.services import retired_learner_record
@@ -71,6 +72,35 @@ def test_outside_a_transaction_a_duplicate_leaves_the_first_intent_whole(transac
         create()
     assert list(ProgramIntent.objects.values_list("pk", flat=True)) == [first.pk]
     assert CurrentIntent.objects.get().intent_id == first.pk
+
+
+@contextlib.contextmanager
+def autocommit_off():
+    """A caller managing its transaction by hand: autocommit off, then commit."""
+    transaction.set_autocommit(False)
+    try:
+        yield
+        transaction.commit()
+    except BaseException:
+        transaction.rollback()
+        raise
+    finally:
+        transaction.set_autocommit(True)
+
+
+@pytest.mark.parametrize("callers_transaction", [transaction.atomic, autocommit_off])
+def test_in_a_callers_transaction_a_duplicate_leaves_it_usable(
+    transactional_db, callers_transaction
+):
+    reason("BUNDLE_PURCHASE")
+    first = create()
+    with callers_transaction():
+        with pytest.raises(DuplicateIntentError):
+            create()
+        # The caller's transaction goes on: its next write is kept.
+        second = create(effective_timestamp=WHEN + datetime.timedelta(days=1))
+    assert sorted(ProgramIntent.objects.values_list("pk", flat=True)) == [first.pk, second.pk]
+    assert CurrentIntent.objects.get().intent_id == second.pk
 
 
 def test_the_returned_intent_is_the_stored_row():
