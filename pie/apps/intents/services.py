@@ -301,23 +301,6 @@ def _current_upsert_sql(source: str) -> str:
     )
 
 
-def current_intent_offer(*, intent: ProgramIntent) -> None:
-    """Offer one just-saved intent (inside the caller's transaction)."""
-    db = transaction.get_connection()
-    fields = {field.name: field for field in ProgramIntent._meta.concrete_fields}
-    values = (
-        intent.lms_user_id,
-        fields["program_uuid"].get_db_prep_value(intent.program_uuid, db),
-        intent.pk,
-        intent.reason_id,
-        intent.certainty,
-        intent.certainty in CERTAIN,
-        fields["effective_timestamp"].get_db_prep_value(intent.effective_timestamp, db),
-        fields["created"].get_db_prep_value(intent.created, db),
-    )
-    _current_intent_upsert(db, values)
-
-
 def _current_intent_upsert(db, values: tuple) -> None:
     """Offer one intent's values, in ``_CURRENT_COLUMNS``' order and prepared for ``db``."""
     with db.cursor() as cursor:

@@ -5,7 +5,7 @@ import factory
 from django.db import transaction
 
 from pie.apps.intents.models import Certainty, IntentReason, ProgramIntent
-from pie.apps.intents.services import current_intent_offer
+from pie.apps.intents.services import current_intents_offer
 
 
 def reason(code: str = "BUNDLE_PURCHASE") -> IntentReason:
@@ -32,5 +32,5 @@ class ProgramIntentFactory(factory.django.DjangoModelFactory):
         """Stored as services store an intent: with the learner's current intent updated."""
         with transaction.atomic():
             intent = super()._create(model_class, *args, **kwargs)
-            current_intent_offer(intent=intent)
+            current_intents_offer(intents=ProgramIntent.objects.filter(pk=intent.pk))
         return intent
