@@ -10,12 +10,26 @@ deep, so memory stays flat. Fork, not spawn: the child inherits the open file (o
 import multiprocessing
 import queue
 import signal
+import threading
 from collections.abc import Iterator
 
 from pie.apps.intents.importing.source import IntentFileError
 
 _QUEUE_DEPTH = 2
 _BATCH, _DONE, _ERROR = "batch", "done", "error"
+
+
+def forking_is_safe() -> bool:
+    """
+    Whether this process may fork its reader: only while it runs one thread. In a forked
+    child another thread's database connection is garbage (its thread is gone there), and
+    once the child's garbage collector frees it, mysqlclient says goodbye to the server
+    (COM_QUIT) on the socket that the parent's thread still uses: that thread's next query
+    fails ("Lost connection to server during query") or, mid-query, is corrupted
+    (test_concurrency.py; psycopg 3 did not). Called from a threaded process (a threaded web
+    worker, a task runner, tests), the import reads in its own process instead.
+    """
+    return threading.active_count() == 1
 
 
 class ForkedBatches:

@@ -74,10 +74,11 @@ class SqliteIntentWriter(IntentWriter):
     CHECKPOINT_PAGES = 100_000
     # The connection's page cache during an import, in KiB (settings give 64 MB). Past
     # 200,000 rows the indexes written in random order outgrow any cache that size and are
-    # read from the OS's; what must fit is a batch's dirty pages (about 40 MB at 1M rows:
-    # SQLite spills them to the log mid-batch otherwise). 48 MB imported 1M rows as fast as
-    # 64 MB (32 MB: 15% slower) and keeps the process under 200 MB.
-    CACHE_KIB = 48 * 1024
+    # read from the OS's; what helps is holding a batch's dirty pages (SQLite spills them to
+    # the log mid-batch otherwise). At 1M rows and 20,000-row batches: 48 MB imported 39,300
+    # to 39,700 rows/s with a 214 MB peak, 32 MB 34,500 to 36,600 rows/s with 194 MB; the
+    # import keeps under 200 MB (docs/performance.rst, "CSV import").
+    CACHE_KIB = 32 * 1024
 
     def insert(self, cursor, rows: list[tuple]) -> int:
         cursor.executemany(

@@ -219,3 +219,53 @@ def test_imports_and_posts_racing_on_the_same_learners_keep_the_best_intents_cur
     assert not errors, errors
     assert {response.status_code for response in responses} == {201}
     assert current_intents_check().differences == 0
+
+
+def test_an_import_leaves_another_threads_connection_working():
+    """
+    The import forks its CSV reader only in a one-thread process. In a forked child, another
+    thread's connection is garbage (its thread is gone there), and once the child's garbage
+    collector frees it, the driver says goodbye to the server on the socket the parent's
+    thread still uses (forked.py). The rows below make the reader collect at once, as a long
+    import's reader would sooner or later.
+    """
+    import gc
+
+    from pie.apps.intents.importing import intents_import
+
+    reason("BUNDLE_PURCHASE")
+    connected, imported, outcome = threading.Event(), threading.Event(), []
+
+    def hold_a_connection() -> None:
+        try:
+            outcome.append(ProgramIntent.objects.count())
+            connected.set()
+            imported.wait(timeout=60)
+            outcome.append(ProgramIntent.objects.count())
+        except Exception as error:
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    def rows():
+        gc.collect()
+        for n in range(50):
+            yield (
+                n,
+                {
+                    "program_uuid": "3a0fd5a0-f5c0-4b1f-a3b8-f0f4c6a7e9d1",
+                    "user_id": str(n + 1),
+                    "intent_reason": "BUNDLE_PURCHASE",
+                    "intent_certainty": "MAYBE",
+                    "effective_time": T0.isoformat(),
+                },
+            )
+
+    holder = threading.Thread(target=hold_a_connection)
+    holder.start()
+    assert connected.wait(timeout=30)
+    summary = intents_import(rows=rows(), batch_size=20)
+    imported.set()
+    holder.join(timeout=60)
+    assert summary.inserted == 50
+    assert outcome == [0, 50]
