@@ -130,18 +130,24 @@ return Math.max(...[...document.querySelectorAll('#result_list td, #result_list 
 
 def click_to_next_page(browser, element) -> None:
     """
-    Click a link or a submit button and wait until the browser has left the page: a click
-    returns before a form's navigation has happened, and the old page would still answer.
+    Click a link or a submit button and wait until the browser shows the next page, fully
+    loaded: a click returns before a form's navigation has happened, and the old page would
+    still answer.
+
+    The old page is recognised by a mark on its window object, which the next document does
+    not have. (Waiting for an element of the old page to go stale races the navigation:
+    chromedriver may then answer that the node "does not belong to the document" instead.)
+    While the browser is between documents a script may fail; the wait asks again.
     """
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script("window.pieLeftPage = false;")
     element.click()
-    WebDriverWait(browser, WAIT_SECONDS).until(expected_conditions.staleness_of(page))
-    WebDriverWait(browser, WAIT_SECONDS).until(
-        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    WebDriverWait(browser, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script(
+            "return window.pieLeftPage === undefined && document.readyState === 'complete';"
+        )
     )
 
 
