@@ -24,9 +24,9 @@ from pie.apps.intents.models import IntentReason
 
 # Rows per committed batch. Every batch writes its rows and their current intents (ADR
 # 0008) into indexes in random order: the more rows share a batch, the more of them share
-# each page it dirties. At 1M rows, 5,000 against 20,000 rows a batch: SQLite 27,100-27,600
-# against 34,500-36,600 rows/s, PostgreSQL 33,500 against 35,400, MariaDB 11,000 against
-# 15,900 (docs/performance.rst). An interrupted import loses the batch in flight; running it
+# each page it dirties. At 1M rows, 5,000 against 20,000 rows a batch: SQLite 23,100-23,500
+# against 34,900-36,000 rows/s, PostgreSQL 39,300 against 43,000, MariaDB 15,700 against
+# 28,100 (docs/performance.rst). An interrupted import loses the batch in flight; running it
 # again skips what was stored.
 DEFAULT_BATCH_SIZE = 20_000
 
